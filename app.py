@@ -1,0 +1,12 @@
+"""onair: the Chalice app. It registers blueprints and nothing else; the code lives in chalicelib/."""
+
+from chalice import Chalice
+
+from chalicelib.api import catalog, events, meta, tenancy
+from chalicelib.api.routing import add_method_not_allowed
+
+app = Chalice(app_name="onair")
+
+for blueprint in (meta.bp, tenancy.bp, catalog.bp, events.bp):
+    app.register_blueprint(blueprint)
+add_method_not_allowed(app)

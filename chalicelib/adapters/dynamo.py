@@ -1,0 +1,261 @@
+"""A thin layer over the DynamoDB client: typed values in and out, errors turned into named exceptions."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
+
+from chalicelib.domain.errors import ValidationFailed
+
+_SER = TypeSerializer()
+_DESER = TypeDeserializer()
+
+
+class ConditionFailed(Exception):
+    """A conditional write's condition did not hold."""
+
+
+class TransactionCancelled(Exception):
+    """A transaction was cancelled; `reasons` has one code per item (`None` where it was fine)."""
+
+    def __init__(self, reasons: list[str | None]) -> None:
+        super().__init__(f"transaction cancelled: {reasons}")
+        self.reasons = reasons
+
+    @property
+    def only_conflicts(self) -> bool:
+        """True when it lost only to a concurrent transaction (worth retrying)."""
+        codes = {r for r in self.reasons if r}
+        return bool(codes) and codes <= {"TransactionConflict"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, set):
+        return {_plain(v) for v in value}
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def serialize(item: dict[str, Any]) -> dict[str, Any]:
+    """Python values to DynamoDB attribute values (None values are left out)."""
+    return {k: _SER.serialize(v) for k, v in item.items() if v is not None}
+
+
+def deserialize(item: dict[str, Any]) -> dict[str, Any]:
+    """DynamoDB attribute values to plain Python (numbers become int or float)."""
+    return {k: _plain(_DESER.deserialize(v)) for k, v in item.items()}
+
+
+def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
+    """An opaque cursor for a page's LastEvaluatedKey."""
+    if not last_key:
+        return None
+    raw = json.dumps(deserialize(last_key), separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, expect: dict[str, str]) -> dict[str, Any] | None:
+    """Check a client's cursor belongs to this very query (same partition) before DynamoDB sees it."""
+    if not cursor:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        data = None
+    ok = (
+        isinstance(data, dict)
+        and len(data) <= 6
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in data.items())
+        and all(data.get(k) == v for k, v in expect.items())
+    )
+    if not ok:
+        raise ValidationFailed.one("/query/cursor", "is not a cursor this listing returned")
+    return serialize(data)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One Query's result: items, the cursor to continue, and what DynamoDB read to make it."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    scanned: int = 0
+
+
+class Table:
+    """One DynamoDB table, addressed through the client `client_factory` returns."""
+
+    def __init__(self, name: str, client_factory: Callable[[], Any]) -> None:
+        self.name = name
+        self._client_factory = client_factory
+
+    @property
+    def client(self) -> Any:
+        return self._client_factory()
+
+    def get(self, pk: str, sk: str, consistent: bool = True) -> dict[str, Any] | None:
+        """GetItem, strongly consistent by default."""
+        out = self.client.get_item(
+            TableName=self.name, Key=serialize({"pk": pk, "sk": sk}), ConsistentRead=consistent
+        )
+        return deserialize(out["Item"]) if "Item" in out else None
+
+    def put(
+        self,
+        item: dict[str, Any],
+        condition: str | None = None,
+        values: dict[str, Any] | None = None,
+        names: dict[str, str] | None = None,
+    ) -> None:
+        """PutItem, raising `ConditionFailed` when `condition` does not hold."""
+        kwargs = self._conditional(condition, values, names)
+        try:
+            self.client.put_item(TableName=self.name, Item=serialize(item), **kwargs)
+        except ClientError as exc:
+            _raise_condition(exc)
+
+    def delete(
+        self,
+        pk: str,
+        sk: str,
+        condition: str | None = None,
+        values: dict[str, Any] | None = None,
+        names: dict[str, str] | None = None,
+    ) -> None:
+        """DeleteItem, raising `ConditionFailed` when `condition` does not hold."""
+        kwargs = self._conditional(condition, values, names)
+        try:
+            self.client.delete_item(TableName=self.name, Key=serialize({"pk": pk, "sk": sk}), **kwargs)
+        except ClientError as exc:
+            _raise_condition(exc)
+
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        expression: str,
+        condition: str | None = None,
+        values: dict[str, Any] | None = None,
+        names: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """UpdateItem returning the new item, raising `ConditionFailed` when `condition` does not hold."""
+        kwargs = self._conditional(condition, values, names)
+        try:
+            out = self.client.update_item(
+                TableName=self.name,
+                Key=serialize({"pk": pk, "sk": sk}),
+                UpdateExpression=expression,
+                ReturnValues="ALL_NEW",
+                **kwargs,
+            )
+        except ClientError as exc:
+            _raise_condition(exc)
+        return deserialize(out.get("Attributes", {}))
+
+    def query(
+        self,
+        key_condition: str,
+        values: dict[str, Any],
+        *,
+        index: str | None = None,
+        names: dict[str, str] | None = None,
+        filter_expression: str | None = None,
+        limit: int = 50,
+        forward: bool = True,
+        start_key: dict[str, Any] | None = None,
+        consistent: bool = False,
+    ) -> Page:
+        """One Query call: a page of at most `limit` items read (before any filter)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": key_condition,
+            "ExpressionAttributeValues": serialize(values),
+            "Limit": limit,
+            "ScanIndexForward": forward,
+        }
+        if index:
+            kwargs["IndexName"] = index
+        elif consistent:
+            kwargs["ConsistentRead"] = True
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        if filter_expression:
+            kwargs["FilterExpression"] = filter_expression
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        try:
+            out = self.client.query(**kwargs)
+        except ClientError as exc:
+            # A cursor from another listing can fall outside this query's key range.
+            if start_key and exc.response.get("Error", {}).get("Code") == "ValidationException":
+                raise ValidationFailed.one("/query/cursor", "does not belong to this listing") from exc
+            raise
+        return Page(
+            items=[deserialize(i) for i in out.get("Items", [])],
+            next_cursor=encode_cursor(out.get("LastEvaluatedKey")),
+            scanned=out.get("ScannedCount", 0),
+        )
+
+    def transact(self, operations: Iterable[dict[str, Any]]) -> None:
+        """TransactWriteItems over this table.
+
+        Operations are `{"Put"|"Update"|"Delete"|"ConditionCheck": {...}}` with plain values.
+        """
+        items = []
+        for op in operations:
+            ((kind, body),) = op.items()
+            body = dict(body, TableName=self.name)
+            for field in ("Item", "Key", "ExpressionAttributeValues"):
+                if field in body:
+                    body[field] = serialize(body[field])
+            items.append({kind: body})
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or _reasons_from_message(
+                exc.response["Error"].get("Message", ""), len(items)
+            )
+            raise TransactionCancelled(
+                [None if r.get("Code") in (None, "None") else r.get("Code") for r in reasons]
+            ) from exc
+
+    @staticmethod
+    def _conditional(
+        condition: str | None, values: dict[str, Any] | None, names: dict[str, str] | None
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {}
+        if condition:
+            kwargs["ConditionExpression"] = condition
+        if values:
+            kwargs["ExpressionAttributeValues"] = serialize(values)
+        if names:
+            kwargs["ExpressionAttributeNames"] = names
+        return kwargs
+
+
+def _raise_condition(exc: ClientError) -> None:
+    if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        raise ConditionFailed(str(exc)) from exc
+    raise exc
+
+
+def _reasons_from_message(message: str, count: int) -> list[dict[str, str]]:
+    """Parse "...reasons [None, ConditionalCheckFailed]" when the response lacks CancellationReasons."""
+    inside = message[message.find("[") + 1 : message.rfind("]")] if "[" in message else ""
+    codes = [c.strip() for c in inside.split(",")] if inside else ["Unknown"] * count
+    return [{"Code": c} for c in codes]

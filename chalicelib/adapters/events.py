@@ -1,0 +1,324 @@
+"""The event repository: one item per event plus sparse index attributes, and uniqueness guards.
+
+Index choice for listings and why a window listing is one bounded Query are in docs/dynamodb.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.adapters import keys as k
+from chalicelib.adapters.dynamo import ConditionFailed, Table, TransactionCancelled, decode_cursor
+from chalicelib.adapters.records import from_item, to_item
+from chalicelib.domain.errors import Conflict, FieldError, StaleWrite, ValidationFailed
+from chalicelib.domain.models import Event
+from chalicelib.domain.queries import EventQuery
+from chalicelib.domain.time import format_instant
+
+
+@dataclass(frozen=True)
+class EventPage:
+    items: list[Event]
+    next_cursor: str | None
+    scanned: int
+
+
+def index_attributes(event: Event) -> dict[str, str]:
+    """Sparse index keys: live events appear in the time indexes, soft-deleted ones only in `deleted`."""
+    t = event.tenant_id
+    if event.deleted_at is not None:
+        return {"g7pk": k.deleted_events(t), "g7sk": k.at(event.start, event.id)}
+    attrs = {
+        "g1pk": k.events_of_tenant(t),
+        "g1sk": k.at(event.start, event.id),
+        "g2pk": k.events_of_tenant(t),
+        "g2sk": k.at(event.end, event.id),
+        "g3pk": k.events_of_channel(t, event.channel_id),
+        "g3sk": k.at(event.start, event.id),
+        "g4pk": k.events_of_channel(t, event.channel_id),
+        "g4sk": k.at(event.end, event.id),
+    }
+    if event.schedule_id:
+        attrs |= {"g5pk": k.events_of_schedule(t, event.schedule_id), "g5sk": k.at(event.start, event.id)}
+    if event.ref_id:
+        attrs |= {"g6pk": k.events_with_ref(t, event.ref_id), "g6sk": k.at(event.start, event.id)}
+    return attrs
+
+
+def event_item(event: Event) -> dict[str, Any]:
+    """The stored item: document, filterable copies of a few fields, and index keys."""
+    return to_item(
+        event,
+        k.collection(event.tenant_id, "EVENT"),
+        state=event.state.value,
+        title_lc=event.title.lower(),
+        tags=list(event.tags) or None,
+        channel_id=event.channel_id,
+        schedule_id=event.schedule_id,
+        ref_id=event.ref_id,
+        start_s=format_instant(event.start),
+        end_s=format_instant(event.end),
+        **index_attributes(event),
+    )
+
+
+class EventStore:
+    """Reads and guarded writes of events."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def get(self, tenant_id: str, event_id: str) -> Event | None:
+        item = self.table.get(k.collection(tenant_id, "EVENT"), event_id)
+        return from_item(Event, item) if item else None
+
+    def id_for_external(self, tenant_id: str, external_id: str) -> str | None:
+        item = self.table.get(k.external_id_pk(tenant_id), external_id)
+        return item["event_id"] if item else None
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    def create(self, event: Event) -> None:
+        """Put a new event, bump its channel's booking version, claim its external_id, check its sources."""
+        ops: list[tuple[dict[str, Any], str]] = [
+            (
+                {"Put": {"Item": event_item(event), "ConditionExpression": "attribute_not_exists(pk)"}},
+                "event",
+            ),
+            (self._bump_channel(event), "/channel_id"),
+        ]
+        if event.external_id:
+            ops.append((self._claim_external(event), "external_id"))
+        ops += [
+            (self._source_exists(event.tenant_id, s), f"/source_ids/{i}")
+            for i, s in enumerate(event.source_ids)
+        ]
+        self._run(ops)
+
+    def update(self, event: Event, previous: Event) -> None:
+        """Replace `previous` (version-checked) with `event`, keeping guards and the channel in step."""
+        ops: list[tuple[dict[str, Any], str]] = [
+            (
+                {
+                    "Put": {
+                        "Item": event_item(event),
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": {":v": previous.version},
+                    }
+                },
+                "version",
+            )
+        ]
+        if (event.channel_id, event.start, event.end, event.occupies()) != (
+            previous.channel_id,
+            previous.start,
+            previous.end,
+            previous.occupies(),
+        ):
+            ops.append((self._bump_channel(event), "/channel_id"))
+        if event.external_id != previous.external_id:
+            if previous.external_id:
+                ops.append((self._release_external(previous), "guard"))
+            if event.external_id:
+                ops.append((self._claim_external(event), "external_id"))
+        added = [s for s in event.source_ids if s not in previous.source_ids]
+        ops += [
+            (self._source_exists(event.tenant_id, s), f"/source_ids/{event.source_ids.index(s)}")
+            for s in added
+        ]
+        self._run(ops)
+
+    def delete(self, event: Event) -> None:
+        """Remove an event for good, and its external_id guard."""
+        ops: list[tuple[dict[str, Any], str]] = [
+            (
+                {
+                    "Delete": {
+                        "Key": {"pk": k.collection(event.tenant_id, "EVENT"), "sk": event.id},
+                        "ConditionExpression": "version = :v",
+                        "ExpressionAttributeValues": {":v": event.version},
+                    }
+                },
+                "version",
+            )
+        ]
+        if event.external_id:
+            ops.append((self._release_external(event), "guard"))
+        self._run(ops)
+
+    def raise_max_duration(self, pk: str, sk: str, seconds: int) -> None:
+        """Record that a booking this long exists (the value only grows; a lost race is harmless)."""
+        with contextlib.suppress(ConditionFailed):
+            self.table.update(
+                pk,
+                sk,
+                "SET max_event_seconds = :s",
+                condition="attribute_exists(pk) AND (attribute_not_exists(max_event_seconds) "
+                "OR max_event_seconds < :s)",
+                values={":s": seconds},
+            )
+
+    def _bump_channel(self, event: Event) -> dict[str, Any]:
+        return {
+            "Update": {
+                "Key": {"pk": k.collection(event.tenant_id, "CHANNEL"), "sk": event.channel_id},
+                "UpdateExpression": "SET booking_version = if_not_exists(booking_version, :zero) + :one",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {":zero": 0, ":one": 1},
+            }
+        }
+
+    def _claim_external(self, event: Event) -> dict[str, Any]:
+        return {
+            "Put": {
+                "Item": {
+                    "pk": k.external_id_pk(event.tenant_id),
+                    "sk": event.external_id,
+                    "event_id": event.id,
+                },
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+
+    def _release_external(self, event: Event) -> dict[str, Any]:
+        return {
+            "Delete": {
+                "Key": {"pk": k.external_id_pk(event.tenant_id), "sk": event.external_id},
+                "ConditionExpression": "attribute_not_exists(pk) OR event_id = :me",
+                "ExpressionAttributeValues": {":me": event.id},
+            }
+        }
+
+    def _source_exists(self, tenant_id: str, source_id: str) -> dict[str, Any]:
+        return {
+            "ConditionCheck": {
+                "Key": {"pk": k.collection(tenant_id, "SOURCE"), "sk": source_id},
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
+
+    def _run(self, ops: list[tuple[dict[str, Any], str]]) -> None:
+        """Run a transaction and turn each failed item's meaning into the domain error it stands for."""
+        try:
+            self.table.transact(op for op, _ in ops)
+        except TransactionCancelled as exc:
+            if exc.only_conflicts:
+                raise StaleWrite() from exc
+            failed = [meaning for (_, meaning), code in zip(ops, exc.reasons, strict=False) if code]
+            missing = [m for m in failed if m.startswith("/")]
+            if missing:
+                raise ValidationFailed(
+                    [
+                        FieldError(m, "no such channel" if m == "/channel_id" else "no such source")
+                        for m in missing
+                    ]
+                ) from exc
+            if "external_id" in failed:
+                raise Conflict(
+                    "Another event already has this external_id.",
+                    {"errors": [{"pointer": "/external_id", "detail": "is already used"}]},
+                ) from exc
+            raise StaleWrite() from exc
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def list(self, query: EventQuery, bound_seconds: int = 0) -> EventPage:
+        """One Query for one page. `bound_seconds` is the longest booking in scope (window listings)."""
+        t = query.tenant_id
+        bound = timedelta(seconds=bound_seconds)
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        filters: list[str] = []
+        by_end = False
+        if query.deleted:
+            index, pk = "deleted_by_start", k.deleted_events(t)
+        elif query.schedule_id:
+            index, pk = "schedule_by_start", k.events_of_schedule(t, query.schedule_id)
+        elif query.ref_id:
+            index, pk = "ref_by_start", k.events_with_ref(t, query.ref_id)
+        elif query.channel_id:
+            index, pk = "channel_by_start", k.events_of_channel(t, query.channel_id)
+            by_end = query.start_from is not None and not query.descending
+        else:
+            index, pk = "by_start", k.events_of_tenant(t)
+            by_end = query.start_from is not None and not query.descending
+        if by_end:
+            index = index.replace("by_start", "by_end")
+        pk_attr, sk_attr = k.INDEXES[index]
+        names |= {"#pk": pk_attr, "#sk": sk_attr}
+        values[":pk"] = pk
+        key = "#pk = :pk"
+
+        if by_end:
+            # Ascending by end: [from, to) overlaps mean end > from and start < to; the bound stops the
+            # Query at end <= to + longest booking, after which nothing can start before `to`.
+            assert query.start_from is not None
+            values[":lo"] = k.after(query.start_from)
+            if query.to is not None:
+                values[":hi"] = k.after(query.to + bound)
+                key += " AND #sk BETWEEN :lo AND :hi"
+                filters.append("start_s < :to")
+                values[":to"] = format_instant(query.to)
+            else:
+                key += " AND #sk > :lo"
+        elif query.has_window:
+            # By start: start < to, and start >= from - longest booking (earlier ones ended before `from`).
+            if query.to is not None and query.start_from is not None:
+                values[":lo"] = k.before(query.start_from - bound)
+                values[":hi"] = k.before(query.to)
+                key += " AND #sk BETWEEN :lo AND :hi"
+            elif query.to is not None:
+                values[":hi"] = k.before(query.to)
+                key += " AND #sk < :hi"
+            else:
+                assert query.start_from is not None
+                values[":lo"] = k.before(query.start_from - bound)
+                key += " AND #sk >= :lo"
+            if query.start_from is not None:
+                filters.append("end_s > :from")
+                values[":from"] = format_instant(query.start_from)
+
+        if query.channel_id and not index.startswith("channel"):
+            filters.append("channel_id = :ch")
+            values[":ch"] = query.channel_id
+        if query.schedule_id and index != "schedule_by_start":
+            filters.append("schedule_id = :sch")
+            values[":sch"] = query.schedule_id
+        if query.ref_id and index != "ref_by_start":
+            filters.append("ref_id = :ref")
+            values[":ref"] = query.ref_id
+        if query.states:
+            names["#state"] = "state"
+            placeholders = []
+            for i, state in enumerate(query.states):
+                values[f":st{i}"] = state.value
+                placeholders.append(f":st{i}")
+            filters.append(f"#state IN ({', '.join(placeholders)})")
+        if query.tag:
+            filters.append("contains(tags, :tag)")
+            values[":tag"] = query.tag
+        if query.q:
+            filters.append("contains(title_lc, :q)")
+            values[":q"] = query.q.lower()
+
+        if "#sk" not in key:
+            names.pop("#sk")
+        page = self.table.query(
+            key,
+            values,
+            index=index,
+            names=names,
+            filter_expression=" AND ".join(filters) or None,
+            limit=query.limit,
+            forward=not query.descending,
+            start_key=decode_cursor(query.cursor, {pk_attr: pk}),
+        )
+        events = [from_item(Event, item) for item in page.items]
+        if by_end:
+            # Pages walk by end time (equal to start order for non-overlapping bookings); within a page,
+            # items are returned by start.
+            events.sort(key=lambda e: (e.start, e.id))
+        return EventPage(events, page.next_cursor, page.scanned)

@@ -1,0 +1,75 @@
+"""Key builders for the main table. The tenant is part of every key (docs/dynamodb.md lists them all)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.domain.time import format_instant
+
+TENANTS_PK = "TENANTS"
+
+
+def collection(tenant_id: str, kind: str) -> str:
+    """Partition holding one tenant's records of one kind (`CHANNEL`, `SOURCE`, `EVENT`, `KEY`...)."""
+    return f"T#{tenant_id}#{kind}"
+
+
+def key_hash_pk(key_hash: str) -> str:
+    """Partition of the auth lookup item for an API key's SHA-256."""
+    return f"KEYHASH#{key_hash}"
+
+
+def external_id_pk(tenant_id: str) -> str:
+    """Partition of the uniqueness guards for events' `external_id`."""
+    return f"T#{tenant_id}#EXTID"
+
+
+def idempotency_pk(tenant_id: str) -> str:
+    return f"T#{tenant_id}#IDEM"
+
+
+def events_of_tenant(tenant_id: str) -> str:
+    return f"T#{tenant_id}#EV"
+
+
+def events_of_channel(tenant_id: str, channel_id: str) -> str:
+    return f"T#{tenant_id}#CH#{channel_id}"
+
+
+def events_of_schedule(tenant_id: str, schedule_id: str) -> str:
+    return f"T#{tenant_id}#SCH#{schedule_id}"
+
+
+def events_with_ref(tenant_id: str, ref_id: str) -> str:
+    return f"T#{tenant_id}#REF#{ref_id}"
+
+
+def deleted_events(tenant_id: str) -> str:
+    return f"T#{tenant_id}#DEL"
+
+
+def at(instant: datetime, record_id: str) -> str:
+    """A sort key that orders by instant, then id (unique even when instants tie)."""
+    return f"{format_instant(instant)}#{record_id}"
+
+
+def before(instant: datetime) -> str:
+    """Sorts before every `at(instant, id)`."""
+    return f"{format_instant(instant)}#"
+
+
+def after(instant: datetime) -> str:
+    """Sorts after every `at(instant, id)` ('$' follows '#')."""
+    return f"{format_instant(instant)}$"
+
+
+# Global secondary indexes: name -> (partition attribute, sort attribute). infra/template.yaml defines them.
+INDEXES = {
+    "by_start": ("g1pk", "g1sk"),  # a tenant's events by start
+    "by_end": ("g2pk", "g2sk"),  # a tenant's events by end
+    "channel_by_start": ("g3pk", "g3sk"),
+    "channel_by_end": ("g4pk", "g4sk"),
+    "schedule_by_start": ("g5pk", "g5sk"),
+    "ref_by_start": ("g6pk", "g6sk"),
+    "deleted_by_start": ("g7pk", "g7sk"),
+}

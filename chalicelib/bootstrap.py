@@ -1,0 +1,90 @@
+"""The one place that builds adapters and services. Built lazily on first use and cached per process."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from chalicelib.config import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.domain.models import Source
+    from chalicelib.services.auth import AuthService
+    from chalicelib.services.catalog import CatalogService, ChannelService
+    from chalicelib.services.events import EventService
+    from chalicelib.services.idempotency import IdempotencyService
+    from chalicelib.services.tenancy import TenancyService
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    clock: Callable[[], datetime]
+    auth: AuthService
+    idempotency: IdempotencyService
+    tenancy: TenancyService
+    channels: ChannelService
+    sources: CatalogService[Source]
+    events: EventService
+
+
+_lock = threading.Lock()
+_services: Services | None = None
+
+
+def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_now) -> Services:
+    """Wire the DynamoDB and EventBridge adapters into the services."""
+    from chalicelib.adapters import aws
+    from chalicelib.adapters import keys as k
+    from chalicelib.adapters.dynamo import Table
+    from chalicelib.adapters.events import EventStore
+    from chalicelib.adapters.idempotency import IdempotencyStore
+    from chalicelib.adapters.publisher import EventBridgePublisher
+    from chalicelib.adapters.records import RecordStore
+    from chalicelib.adapters.tenancy import TenancyStore
+    from chalicelib.domain.models import Channel, Source
+    from chalicelib.services.auth import AuthService
+    from chalicelib.services.catalog import ChannelService, source_service
+    from chalicelib.services.events import EventService
+    from chalicelib.services.idempotency import IdempotencyService
+    from chalicelib.services.tenancy import TenancyService
+
+    settings = settings or Settings.from_env()
+    table = Table(settings.table_name, lambda: aws.client("dynamodb"))
+    publish = EventBridgePublisher(settings.bus_name, lambda: aws.client("events")).publish
+    tenancy_store = TenancyStore(table)
+    channel_store = RecordStore(table, Channel, lambda t: k.collection(t, "CHANNEL"))
+    events = EventService(EventStore(table), channel_store, tenancy_store.tenant_max_duration, publish)
+    return Services(
+        settings=settings,
+        clock=clock,
+        auth=AuthService(tenancy_store),
+        idempotency=IdempotencyService(IdempotencyStore(table)),
+        tenancy=TenancyService(tenancy_store),
+        channels=ChannelService(channel_store, publish, events.has_future_events),
+        sources=source_service(RecordStore(table, Source, lambda t: k.collection(t, "SOURCE")), publish),
+        events=events,
+    )
+
+
+def services() -> Services:
+    """The process's services, built on first use."""
+    global _services
+    if _services is None:
+        with _lock:
+            if _services is None:
+                _services = build()
+    return _services
+
+
+def override(replacement: Services | None) -> None:
+    """Install services built elsewhere (tests, the local stack), or None to rebuild from the environment."""
+    global _services
+    _services = replacement

@@ -1,0 +1,25 @@
+"""Settings read from the environment once, when the services are first built (never at import)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    table_name: str
+    bus_name: str
+    max_body_bytes: int
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        stage = env.get("ONAIR_STAGE", "local")
+        return cls(
+            stage=stage,
+            table_name=env.get("ONAIR_TABLE", f"onair-{stage}-main"),
+            bus_name=env.get("ONAIR_BUS", f"onair-{stage}"),
+            max_body_bytes=int(env.get("ONAIR_MAX_BODY_BYTES", str(256 * 1024))),
+        )

@@ -1,0 +1,157 @@
+"""Validated request bodies: what a client may write, with the API's limits and defaults."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from chalicelib.domain.models import MediaLiveDriver, NoopDriver, Scope, Setting, Share
+from chalicelib.domain.time import Instant
+
+MAX_EVENT_SECONDS = 31 * 24 * 3600
+"""The longest event accepted (31 days): bounds the window queries (docs/dynamodb.md)."""
+
+
+def _zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"{name!r} is not an IANA time zone name") from None
+    return name
+
+
+def _http_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http or https URL")
+    return url
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=2000)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TimeZone = Annotated[str, AfterValidator(_zone)]
+HttpUrl = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_http_url)]
+Seconds = Annotated[int, Field(ge=0, le=7 * 24 * 3600)]
+
+
+class Strict(BaseModel):
+    """Unknown fields are refused: a typo should be a 422, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", str_max_length=10_000)
+
+
+class TenantIn(Strict):
+    name: Name
+
+
+class KeyIn(Strict):
+    name: Name
+    scopes: list[Literal[Scope.READ, Scope.WRITE, Scope.ADMIN]] = Field(min_length=1, max_length=3)
+
+
+class WebhookDriverIn(Strict):
+    type: Literal["webhook"]
+    url: HttpUrl
+    secret: Annotated[str, StringConstraints(min_length=16, max_length=512)] | None = Field(
+        default=None, description="HMAC-SHA256 signing secret; write-only, never returned"
+    )
+
+
+class NoopDriverIn(NoopDriver, Strict):
+    pass
+
+
+class MediaLiveDriverIn(MediaLiveDriver, Strict):
+    channel_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+DriverIn = Annotated[NoopDriverIn | WebhookDriverIn | MediaLiveDriverIn, Field(discriminator="type")]
+
+
+class ChannelIn(Strict):
+    name: Name
+    description: Text | None = None
+    location: Text | None = None
+    timezone: TimeZone = "UTC"
+    changeover_seconds: Seconds = 0
+    provision_lead_seconds: Seconds = 0
+    teardown_delay_seconds: Seconds = 0
+    driver: DriverIn = Field(default_factory=NoopDriverIn)
+
+
+class SourceIn(Strict):
+    name: Name
+    description: Text | None = None
+    type: Literal["UDP", "RTP", "RTMP", "RTMPS", "SRT", "RTSP", "HLS", "NDI", "SDI", "HDMI"] | None = None
+    host: Annotated[str, StringConstraints(max_length=255)] | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    url: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+MetaKey = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class SettingIn(Setting, Strict):
+    key: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class ShareIn(Share, Strict):
+    pass
+
+
+class EventIn(Strict):
+    """An event as a client writes it; `end` or `duration` (or both, agreeing)."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    channel_id: Label
+    start: Instant
+    end: Instant | None = None
+    duration: Annotated[int, Field(gt=0, le=MAX_EVENT_SECONDS)] | None = None
+    source_ids: list[Label] = Field(default_factory=list, max_length=20)
+    start_mode: Literal["auto", "manual"] = "auto"
+    end_mode: Literal["auto", "manual"] = "auto"
+    record: bool = True
+    publish: Literal["none", "private", "public"] = "none"
+    ref_id: Label | None = None
+    external_id: Label | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    category: Label | None = None
+    metadata: dict[MetaKey, str | int | float | bool] = Field(default_factory=dict, max_length=100)
+    settings: list[SettingIn] = Field(default_factory=list, max_length=100)
+    share: ShareIn = Field(default_factory=ShareIn)
+    allow_conflict: bool = Field(default=False, description="book even if it overlaps (not stored)")
+
+    @model_validator(mode="after")
+    def _end_or_duration(self) -> EventIn:
+        if self.end is None and self.duration is None:
+            raise ValueError("give `end` or `duration`")
+        if self.end is not None and self.end <= self.start:
+            raise ValueError("`end` must be after `start`")
+        if (
+            self.end is not None
+            and self.duration is not None
+            and self.end != self.start + timedelta(seconds=self.duration)
+        ):
+            raise ValueError("`end` and `duration` disagree; give one of them")
+        if self.resolved_end() - self.start > timedelta(seconds=MAX_EVENT_SECONDS):
+            raise ValueError(f"an event may last at most {MAX_EVENT_SECONDS} seconds")
+        return self
+
+    def resolved_end(self) -> datetime:
+        """The end, from `end` or from `start + duration`."""
+        if self.end is not None:
+            return self.end
+        assert self.duration is not None
+        return self.start + timedelta(seconds=self.duration)
+
+    def record_fields(self) -> dict:
+        """The stored fields this input sets (without the write-only flags)."""
+        data = self.model_dump(exclude={"allow_conflict", "duration", "end"})
+        data["end"] = self.resolved_end()
+        return data

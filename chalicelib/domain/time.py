@@ -1,0 +1,74 @@
+"""Instants: RFC 3339 or epoch seconds in, RFC 3339 UTC with `Z` at second precision out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def parse_instant(value: Any) -> datetime:
+    """Parse an RFC 3339 string with an offset or `Z`, or integer epoch seconds, into aware UTC."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, bool):
+        raise ValueError("must be an RFC 3339 date-time with an offset, or integer epoch seconds")
+    elif isinstance(value, int):
+        try:
+            parsed = datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError("epoch seconds out of range") from None
+    elif isinstance(value, str) and value.strip().isdigit():
+        return parse_instant(int(value.strip()))
+    elif isinstance(value, str):
+        text = value.strip()
+        if len(text) > 19 and text[19:20] == " " and text[20:21].isdigit():
+            text = text[:19] + "+" + text[20:]  # an unencoded '+' in a query string arrives as a space
+        if len(text) < 20 or text[10] not in "Tt ":
+            raise ValueError("must be an RFC 3339 date-time with an offset, e.g. 2027-01-31T09:00:00Z")
+        try:
+            parsed = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1] in "Zz" else text)
+        except ValueError:
+            raise ValueError(
+                "must be an RFC 3339 date-time with an offset, e.g. 2027-01-31T09:00:00Z"
+            ) from None
+    else:
+        raise ValueError("must be an RFC 3339 date-time with an offset, or integer epoch seconds")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise ValueError("needs a UTC offset or Z")
+    parsed = parsed.astimezone(UTC).replace(microsecond=0)
+    if not _MIN <= parsed <= _MAX:
+        raise ValueError("must be between 1970 and 9999")
+    return parsed
+
+
+def format_instant(value: datetime) -> str:
+    """Format an aware datetime as RFC 3339 UTC with `Z`, second precision."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def seconds(value: int) -> timedelta:
+    """A duration in integer seconds."""
+    return timedelta(seconds=value)
+
+
+_INSTANT_IN = {
+    "anyOf": [
+        {"type": "string", "format": "date-time", "examples": ["2027-01-31T09:00:00Z"]},
+        {"type": "integer", "description": "epoch seconds"},
+    ]
+}
+_INSTANT_OUT = {"type": "string", "format": "date-time", "examples": ["2027-01-31T09:00:00Z"]}
+
+Instant = Annotated[
+    datetime,
+    BeforeValidator(parse_instant),
+    PlainSerializer(format_instant, return_type=str),
+    WithJsonSchema(_INSTANT_IN, mode="validation"),
+    WithJsonSchema(_INSTANT_OUT, mode="serialization"),
+]
+"""A pydantic field type for instants with the API's input and output rules."""

@@ -1,0 +1,57 @@
+"""Helpers every service shares: ETags and If-Match, writable views and patch application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.domain.errors import FieldError, PreconditionFailed, ValidationFailed
+from chalicelib.domain.models import Record
+from chalicelib.domain.patching import json_patch, merge_patch, touched_fields
+
+READ_ONLY = frozenset(
+    {
+        "id",
+        "tenant_id",
+        "version",
+        "created_at",
+        "updated_at",
+        "state",
+        "published",
+        "vod",
+        "schedule_id",
+        "occurrence_start",
+        "deleted_at",
+        "max_event_seconds",
+        "booking_version",
+        "prefix",
+        "key",
+    }
+)
+
+
+def etag(record: Record) -> str:
+    """A strong ETag that changes with every write of the record."""
+    return f'"{record.version}"'
+
+
+def check_if_match(if_match: str | None, record: Record) -> None:
+    """Refuse with 412 when `If-Match` names none of the record's current ETags."""
+    if if_match is None:
+        return
+    tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
+    if "*" not in tags and etag(record) not in tags:
+        raise PreconditionFailed(f"If-Match {if_match} does not match the current ETag {etag(record)}.")
+
+
+def patched(view: dict[str, Any], document: Any, kind: str) -> dict[str, Any]:
+    """Apply a merge patch (`kind="merge"`) or JSON Patch (`"json"`); read-only fields are refused."""
+    merge = kind == "merge"
+    if merge and not isinstance(document, dict):
+        raise ValidationFailed.one("", "a merge patch must be a JSON object")
+    read_only = sorted(touched_fields(document, merge) & READ_ONLY)
+    if read_only:
+        raise ValidationFailed([FieldError(f"/{name}", "is read-only") for name in read_only])
+    result = merge_patch(view, document) if merge else json_patch(view, document)
+    if not isinstance(result, dict):
+        raise ValidationFailed.one("", "the patched document must be a JSON object")
+    return result

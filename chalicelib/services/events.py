@@ -1,0 +1,286 @@
+"""Events: create, read, list, patch, delete/restore, clone and upsert by external_id.
+
+Overlap checks (the conflicts issue) and lifecycle runs (the lifecycle issue) plug in where a booking
+is written: `_book` is the single place every create, move and restore goes through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from chalicelib.adapters import keys as k
+from chalicelib.adapters.events import EventPage, EventStore
+from chalicelib.adapters.records import RecordStore
+from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, StaleWrite, ValidationFailed
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.inputs import EventIn
+from chalicelib.domain.models import Channel, Event, EventState, Principal
+from chalicelib.domain.queries import EventQuery
+from chalicelib.domain.validation import validate
+from chalicelib.services.common import check_if_match, patched
+
+Publish = Callable[[str, dict[str, Any]], None]
+ACTIVE = (
+    EventState.SCHEDULED,
+    EventState.PROVISIONING,
+    EventState.READY,
+    EventState.LIVE,
+    EventState.STOPPED,
+)
+WRITABLE = tuple(name for name in EventIn.model_fields if name != "allow_conflict")
+
+
+def writable_view(event: Event) -> dict[str, Any]:
+    """The fields a client may write, as JSON, with both `end` and `duration`."""
+    view = event.model_dump(mode="json", include=set(WRITABLE))
+    view["duration"] = event.duration
+    return view
+
+
+def reconcile_times(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """After a patch, keep the one of `end`/`duration` the client meant: moving `start` keeps the length."""
+    end_changed = after.get("end") != before.get("end")
+    duration_changed = after.get("duration") != before.get("duration")
+    result = dict(after)
+    if end_changed and not duration_changed:
+        result.pop("duration", None)
+    elif not end_changed:
+        result.pop("end", None)
+    return result
+
+
+class EventService:
+    def __init__(
+        self,
+        store: EventStore,
+        channels: RecordStore[Channel],
+        tenant_max_duration: Callable[[str], int],
+        publish: Publish,
+    ) -> None:
+        self.store = store
+        self.channels = channels
+        self.tenant_max_duration = tenant_max_duration
+        self.publish = publish
+        self._tenant_max_seen: dict[str, int] = {}
+
+    # -- reads ----------------------------------------------------------------------------------------
+
+    def get(self, principal: Principal, event_id: str) -> Event:
+        event = self.store.get(principal.tenant_id, event_id)
+        if event is None:
+            raise NotFound(f"No event {event_id}.")
+        return event
+
+    def list(self, query: EventQuery) -> EventPage:
+        """One page; a window listing first reads the longest booking in scope to bound its Query."""
+        if query.external_id is not None:
+            found = self._by_external(query.tenant_id, query.external_id)
+            return EventPage([found] if found and query.matches(found) else [], None, 1 if found else 0)
+        bound = 0
+        if query.has_window:
+            if query.channel_id and not (query.deleted or query.schedule_id or query.ref_id):
+                channel = self.channels.get(query.tenant_id, query.channel_id)
+                if channel is None:
+                    return EventPage([], None, 0)
+                bound = channel.max_event_seconds
+            else:
+                bound = self.tenant_max_duration(query.tenant_id)
+        return self.store.list(query, bound)
+
+    def has_future_events(self, channel: Channel, now: datetime) -> bool:
+        """Whether the channel still has an event that has not ended and holds its slot."""
+        cursor = None
+        while True:
+            page = self.store.list(
+                EventQuery(
+                    tenant_id=channel.tenant_id,
+                    channel_id=channel.id,
+                    start_from=now,
+                    states=ACTIVE,
+                    limit=100,
+                    cursor=cursor,
+                )
+            )
+            if page.items:
+                return True
+            if page.next_cursor is None:
+                return False
+            cursor = page.next_cursor
+
+    # -- writes ---------------------------------------------------------------------------------------
+
+    def create(self, principal: Principal, body: EventIn, now: datetime) -> Event:
+        channel = self._channel(principal.tenant_id, body.channel_id)
+        event = Event(
+            id=new_id("evt", now),
+            tenant_id=principal.tenant_id,
+            created_at=now,
+            updated_at=now,
+            **body.record_fields(),
+        )
+        self._book(event, None, channel, body.allow_conflict)
+        self.publish(
+            "Event Created",
+            {
+                "tenant_id": event.tenant_id,
+                "id": event.id,
+                "event": event.model_dump(mode="json", exclude={"tenant_id"}),
+            },
+        )
+        return event
+
+    def patch(
+        self,
+        principal: Principal,
+        event_id: str,
+        document: Any,
+        kind: str,
+        if_match: str | None,
+        now: datetime,
+    ) -> Event:
+        """Merge or JSON patch; retried on a concurrent write unless the client pinned the ETag."""
+        for _ in range(3):
+            current = self.get(principal, event_id)
+            check_if_match(if_match, current)
+            if current.deleted_at is not None:
+                raise Conflict("The event is deleted; restore it first.")
+            view = writable_view(current)
+            body = validate(EventIn, reconcile_times(view, patched(view, document, kind)))
+            try:
+                return self._replace(current, body, now, body.allow_conflict)
+            except StaleWrite:
+                if if_match is not None:
+                    raise PreconditionFailed("The event changed since the ETag you sent.") from None
+        raise StaleWrite()
+
+    def delete(
+        self, principal: Principal, event_id: str, hard: bool, if_match: str | None, now: datetime
+    ) -> None:
+        """Soft-delete (restorable, frees the slot), or with `hard` remove the record for good."""
+        current = self.get(principal, event_id)
+        check_if_match(if_match, current)
+        try:
+            if hard:
+                self.store.delete(current)
+            elif current.deleted_at is None:
+                deleted = current.model_copy(
+                    update={"deleted_at": now, "updated_at": now, "version": current.version + 1}
+                )
+                self.store.update(deleted, current)
+            else:
+                return
+        except StaleWrite:
+            raise PreconditionFailed(
+                "The event changed while it was being deleted; read it and retry."
+            ) from None
+        self.publish("Event Deleted", {"tenant_id": current.tenant_id, "id": current.id, "hard": hard})
+
+    def restore(self, principal: Principal, event_id: str, if_match: str | None, now: datetime) -> Event:
+        """Undo a soft delete; the slot is booked again, so it is checked like a new booking."""
+        current = self.get(principal, event_id)
+        check_if_match(if_match, current)
+        if current.deleted_at is None:
+            return current
+        channel = self._channel(current.tenant_id, current.channel_id, pointer="/channel_id")
+        restored = current.model_copy(
+            update={"deleted_at": None, "updated_at": now, "version": current.version + 1}
+        )
+        try:
+            self._book(restored, current, channel, allow_conflict=False)
+        except StaleWrite:
+            raise PreconditionFailed("The event changed while it was being restored; retry.") from None
+        self.publish("Event Restored", {"tenant_id": current.tenant_id, "id": current.id})
+        return restored
+
+    def clone(self, principal: Principal, event_id: str, overrides: Any, now: datetime) -> Event:
+        """A copy of an event; the body overrides fields (as a merge patch); external_id is not copied."""
+        source = self.get(principal, event_id)
+        view = writable_view(source)
+        view.pop("external_id", None)
+        body = validate(EventIn, reconcile_times(view, patched(view, overrides or {}, "merge")))
+        return self.create(principal, body, now)
+
+    def put_external(
+        self, principal: Principal, external_id: str, body: EventIn, if_match: str | None, now: datetime
+    ) -> tuple[Event, bool]:
+        """Create or replace the event with this external_id; returns (event, created)."""
+        if body.external_id not in (None, external_id):
+            raise ValidationFailed.one("/external_id", "must match the external_id in the path")
+        body = body.model_copy(update={"external_id": external_id})
+        for _ in range(3):
+            current = self._by_external(principal.tenant_id, external_id)
+            if current is None:
+                if if_match not in (None, "*"):
+                    raise PreconditionFailed("No event has this external_id yet.")
+                try:
+                    return self.create(principal, body, now), True
+                except Conflict as exc:  # lost a race to create it: update the winner instead
+                    if "external_id" not in str(exc.extra):
+                        raise
+                    continue
+            check_if_match(if_match, current)
+            try:  # an upsert of a soft-deleted event brings it back
+                return self._replace(current, body, now, body.allow_conflict, {"deleted_at": None}), False
+            except StaleWrite:
+                if if_match is not None:
+                    raise PreconditionFailed("The event changed since the ETag you sent.") from None
+        raise StaleWrite()
+
+    # -- internals ------------------------------------------------------------------------------------
+
+    def _replace(
+        self,
+        current: Event,
+        body: EventIn,
+        now: datetime,
+        allow_conflict: bool,
+        extra: dict[str, Any] | None = None,
+    ) -> Event:
+        """Write `body` (plus `extra` stored fields) over `current`; a no-op when nothing changes."""
+        fields = {**body.record_fields(), **(extra or {})}
+        candidate = Event.model_validate({**current.model_dump(), **fields})
+        before, after = current.model_dump(mode="json"), candidate.model_dump(mode="json")
+        changes = sorted(name for name in fields if before.get(name) != after.get(name))
+        if not changes:
+            return current
+        updated = candidate.model_copy(update={"updated_at": now, "version": current.version + 1})
+        channel = self._channel(current.tenant_id, updated.channel_id)
+        self._book(updated, current, channel, allow_conflict)
+        self.publish(
+            "Event Updated",
+            {
+                "tenant_id": updated.tenant_id,
+                "id": updated.id,
+                "changes": {name: after.get(name) for name in changes},
+            },
+        )
+        return updated
+
+    def _book(self, event: Event, previous: Event | None, channel: Channel, allow_conflict: bool) -> None:
+        """Write a new or changed booking. The overlap check and the lifecycle run attach here."""
+        self._note_duration(event, channel)
+        if previous is None:
+            self.store.create(event)
+        else:
+            self.store.update(event, previous)
+
+    def _note_duration(self, event: Event, channel: Channel) -> None:
+        """Keep the channel's and tenant's longest-booking marks (they bound window queries) up to date."""
+        seconds = event.duration
+        if seconds > channel.max_event_seconds:
+            self.store.raise_max_duration(k.collection(event.tenant_id, "CHANNEL"), channel.id, seconds)
+        if seconds > self._tenant_max_seen.get(event.tenant_id, 0):
+            self.store.raise_max_duration(k.TENANTS_PK, event.tenant_id, seconds)
+            self._tenant_max_seen[event.tenant_id] = seconds
+
+    def _channel(self, tenant_id: str, channel_id: str, pointer: str = "/channel_id") -> Channel:
+        channel = self.channels.get(tenant_id, channel_id)
+        if channel is None:
+            raise ValidationFailed.one(pointer, "no such channel")
+        return channel
+
+    def _by_external(self, tenant_id: str, external_id: str) -> Event | None:
+        event_id = self.store.id_for_external(tenant_id, external_id)
+        return self.store.get(tenant_id, event_id) if event_id else None

@@ -1,0 +1,88 @@
+"""Tenants and API keys: creation, listing, revocation, and the operator's bootstrap key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.adapters.tenancy import TenancyStore
+from chalicelib.domain.errors import NotFound
+from chalicelib.domain.ids import new_id
+from chalicelib.domain.inputs import KeyIn, TenantIn
+from chalicelib.domain.models import ApiKey, Principal, Scope, Tenant
+from chalicelib.services.auth import hash_key, new_secret
+
+DEFAULT_TENANT = "default"
+OPERATOR_KEY_ID = "key_operator"
+ADMIN_SCOPES = [Scope.READ, Scope.WRITE, Scope.ADMIN]
+
+
+def make_key(
+    tenant_id: str,
+    name: str,
+    scopes: list[Scope],
+    now: datetime,
+    secret: str | None = None,
+    key_id: str | None = None,
+) -> tuple[ApiKey, str]:
+    """A key record and its secret (the secret is returned once and never stored)."""
+    secret = secret or new_secret()
+    key = ApiKey(
+        id=key_id or new_id("key", now),
+        tenant_id=tenant_id,
+        created_at=now,
+        updated_at=now,
+        name=name,
+        scopes=scopes,
+        prefix=secret[:10],
+        key_hash=hash_key(secret),
+    )
+    return key, secret
+
+
+class TenancyService:
+    def __init__(self, store: TenancyStore) -> None:
+        self.store = store
+
+    def create_tenant(self, body: TenantIn, now: datetime) -> tuple[Tenant, str]:
+        """A new tenant and its first admin key (returned once)."""
+        tenant = Tenant(id=new_id("ten", now), tenant_id="", created_at=now, updated_at=now, name=body.name)
+        tenant = tenant.model_copy(update={"tenant_id": tenant.id})
+        key, secret = make_key(tenant.id, "admin", ADMIN_SCOPES, now)
+        self.store.create_tenant(tenant, key)
+        return tenant, secret
+
+    def list_tenants(self, limit: int, cursor: str | None) -> tuple[list[Tenant], str | None]:
+        return self.store.tenants.list("", limit, cursor)
+
+    def create_key(self, principal: Principal, body: KeyIn, now: datetime) -> tuple[ApiKey, str]:
+        key, secret = make_key(principal.tenant_id, body.name, list(body.scopes), now)
+        self.store.put_key(key)
+        return key, secret
+
+    def list_keys(
+        self, principal: Principal, limit: int, cursor: str | None
+    ) -> tuple[list[ApiKey], str | None]:
+        return self.store.keys.list(principal.tenant_id, limit, cursor)
+
+    def revoke_key(self, principal: Principal, key_id: str) -> None:
+        key = self.store.keys.get(principal.tenant_id, key_id)
+        if key is None:
+            raise NotFound("No such key.")
+        self.store.revoke_key(key)
+
+    def bootstrap_operator(self, secret: str, now: datetime) -> None:
+        """Make `secret` the operator key: every scope, admin of tenant `default` (idempotent)."""
+        self.store.ensure_tenant(
+            Tenant(
+                id=DEFAULT_TENANT, tenant_id=DEFAULT_TENANT, created_at=now, updated_at=now, name="default"
+            )
+        )
+        key, _ = make_key(
+            DEFAULT_TENANT,
+            "operator",
+            [*ADMIN_SCOPES, Scope.OPERATOR],
+            now,
+            secret=secret,
+            key_id=OPERATOR_KEY_ID,
+        )
+        self.store.replace_key(key)
