@@ -1,0 +1,39 @@
+"""The EventBridge scheduled rule's handler. Locally, local/clock.py calls it every ONAIR_TICK_SECONDS.
+
+Jobs register in `JOBS`; each takes `now` and returns a small summary for the log. The recurrence
+materialiser registers here when it arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from chalice import Blueprint, Rate
+
+from chalicelib import bootstrap
+
+log = logging.getLogger("onair.jobs")
+bp = Blueprint(__name__)
+
+JOBS: dict[str, Callable[[datetime], dict[str, Any]]] = {}
+
+
+def run_jobs(now: datetime) -> dict[str, Any]:
+    """Run every registered job once; one failing job does not stop the others."""
+    results: dict[str, Any] = {}
+    for name, job in JOBS.items():
+        try:
+            results[name] = job(now)
+        except Exception:
+            log.exception("scheduled job failed", extra={"job": name})
+            results[name] = {"error": True}
+    return results
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES), name="tick")
+def tick(event: Any) -> dict[str, Any]:
+    """Entry point of the scheduled rule."""
+    return run_jobs(bootstrap.services().clock())

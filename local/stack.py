@@ -1,0 +1,79 @@
+"""The whole local stack in one process: emulator, tables and bus, operator key, API server, clock."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Options:
+    port: int = 8000
+    host: str = "127.0.0.1"
+    api_key: str | None = None
+    tick_seconds: float = 10.0
+
+    @classmethod
+    def from_env(cls) -> Options:
+        return cls(
+            port=int(os.environ.get("PORT", "8000")),
+            api_key=os.environ.get("ONAIR_API_KEY") or None,
+            tick_seconds=float(os.environ.get("ONAIR_TICK_SECONDS", "10")),
+        )
+
+
+class LocalStack:
+    """Start and stop everything `make run` runs."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.api_key = options.api_key or "onair_" + secrets.token_urlsafe(24)
+        self.url = f"http://{options.host}:{options.port}"
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        from local.emulator import Emulator
+
+        self.emulator = Emulator(self.options.host)
+        self.emulator.start()
+
+        from chalice.cli.factory import CLIFactory
+
+        config = CLIFactory(str(PROJECT), environ=dict(os.environ)).create_config_obj(
+            chalice_stage_name="local"
+        )
+        os.environ.update(config.environment_variables)
+
+        from chalicelib import bootstrap
+        from chalicelib.adapters import aws
+        from local.resources import create_all
+
+        aws.reset()
+        bootstrap.override(None)
+        services = bootstrap.services()
+        create_all(services.settings.stage, aws.client("dynamodb"), aws.client("events"))
+        services.tenancy.bootstrap_operator(self.api_key, services.clock())
+
+        from app import app
+        from chalicelib.jobs.scheduled import tick
+        from local.clock import LocalClock
+        from local.gateway import create_server
+
+        self.server = create_server(app, config, self.options.host, self.options.port)
+        self.url = f"http://{self.options.host}:{self.server.server.server_address[1]}"
+        serve = threading.Thread(target=self.server.server.serve_forever, name="onair-api", daemon=True)
+        serve.start()
+        self.clock = LocalClock(tick, self.options.tick_seconds)
+        self.clock.start()
+        self._threads = [serve, self.clock]
+
+    def stop(self) -> None:
+        self.clock.stop()
+        self.server.server.shutdown()
+        self.server.server.server_close()
+        self.emulator.stop()
