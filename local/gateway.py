@@ -35,7 +35,7 @@ class Handler(ChaliceRequestHandler):
         self.local_gateway = Gateway(app_object, config)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # requests are logged as JSON by the app
 
 
