@@ -48,9 +48,9 @@ class IdempotencyStore:
         self.table.update(
             k.idempotency_pk(tenant_id),
             key,
-            "SET #s = :done, response = :r",
+            "SET #s = :done, #r = :r",
             values={":done": "done", ":r": json.dumps(response)},
-            names={"#s": "status"},
+            names={"#s": "status", "#r": "response"},
         )
 
     def release(self, tenant_id: str, key: str) -> None:

@@ -171,12 +171,20 @@ def handle(spec: RouteSpec, fn: Callable[[Call], Reply], request: Any, params: d
         log.exception("unhandled error", extra={"request_id": request_id, "route": spec.path})
         response = to_response(RuntimeError())
     if idempotency is not None:
+        _settle_idempotency(services, idempotency, response)
+    response.headers["X-Request-Id"] = request_id
+    return response
+
+
+def _settle_idempotency(services: Any, idempotency: tuple[str, str], response: Response) -> None:
+    """Store the response for replays (or free the key after our own failure); never fails the request."""
+    try:
         if response.status_code >= 500:
             services.idempotency.abandon(*idempotency)
         else:
             services.idempotency.finish(*idempotency, _snapshot(response), services.clock())
-    response.headers["X-Request-Id"] = request_id
-    return response
+    except Exception:
+        log.exception("could not settle the idempotency record", extra={"key": idempotency[1]})
 
 
 def _request_id(request: Any) -> str:

@@ -134,6 +134,21 @@ def test_a_tenant_books_and_lists_events_over_http(stack):
     assert status == 200 and patched["title"] == "Moved"
 
 
+def test_idempotent_retry_replays_the_first_response(stack):
+    http = stack["http"]
+    _, _, channel = http("POST", "/v1/channels", {"name": "Idempotent room"})
+    body = {"title": "Once", "channel_id": channel["id"], "start": "2031-01-01T09:00:00Z", "duration": 60}
+    first = http("POST", "/v1/events", body, headers={"Idempotency-Key": "e2e-once"})
+    again = http("POST", "/v1/events", body, headers={"Idempotency-Key": "e2e-once"})
+    assert first[0] == again[0] == 201
+    assert again[2]["id"] == first[2]["id"]
+    assert again[1].get("Idempotent-Replayed") == "true"
+    listed = http("GET", f"/v1/events?channel_id={channel['id']}")[2]["items"]
+    assert len(listed) == 1, "the retry created nothing"
+    other = http("POST", "/v1/events", {**body, "title": "Twice"}, headers={"Idempotency-Key": "e2e-once"})
+    assert other[0] == 422
+
+
 def test_unknown_path_is_a_404_problem(stack):
     status, head, body = stack["http"]("GET", "/v1/nowhere")
     assert status == 404
