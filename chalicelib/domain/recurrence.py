@@ -39,21 +39,9 @@ _SIMPLE_FREQS = ("daily", "weekly", "monthly", "yearly")
 
 # Index = dateutil weekday number (Monday = 0).
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-_DAY_NAMES = {
-    **{code: i for i, code in enumerate(_WEEKDAYS)},
-    **{
-        name[:3]: i
-        for i, name in enumerate(
-            ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
-        )
-    },
-    **{
-        name: i
-        for i, name in enumerate(
-            ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
-        )
-    },
-}
+_FULL_DAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+# The simple form's day names: MO, MON and MONDAY, in any case.
+_DAY_NAMES = {name: i for i, full in enumerate(_FULL_DAYS) for name in (full[:2], full[:3], full)}
 
 # Numeric rule parts: (lowest, highest, negatives allowed), ranges from RFC 5545 §3.3.10.
 _INT_PARTS: dict[str, tuple[int, int, bool]] = {
