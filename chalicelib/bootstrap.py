@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from chalicelib.services.catalog import CatalogService, ChannelService
     from chalicelib.services.events import EventService
     from chalicelib.services.idempotency import IdempotencyService
+    from chalicelib.services.schedules import ScheduleService
     from chalicelib.services.tenancy import TenancyService
 
 
@@ -33,6 +34,8 @@ class Services:
     channels: ChannelService
     sources: CatalogService[Source]
     events: EventService
+    schedules: ScheduleService
+    jobs: dict[str, Callable[[datetime], dict]]
 
 
 _lock = threading.Lock()
@@ -48,12 +51,14 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.adapters.idempotency import IdempotencyStore
     from chalicelib.adapters.publisher import EventBridgePublisher
     from chalicelib.adapters.records import RecordStore
+    from chalicelib.adapters.schedules import ScheduleStore
     from chalicelib.adapters.tenancy import TenancyStore
     from chalicelib.domain.models import Channel, Source
     from chalicelib.services.auth import AuthService
     from chalicelib.services.catalog import ChannelService, source_service
     from chalicelib.services.events import EventService
     from chalicelib.services.idempotency import IdempotencyService
+    from chalicelib.services.schedules import ScheduleService
     from chalicelib.services.tenancy import TenancyService
 
     settings = settings or Settings.from_env()
@@ -62,6 +67,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     tenancy_store = TenancyStore(table)
     channel_store = RecordStore(table, Channel, lambda t: k.collection(t, "CHANNEL"))
     events = EventService(EventStore(table), channel_store, tenancy_store.tenant_max_duration, publish)
+    schedules = ScheduleService(ScheduleStore(table), events, publish, settings.horizon)
     return Services(
         settings=settings,
         clock=clock,
@@ -71,6 +77,8 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
         channels=ChannelService(channel_store, publish, events.has_future_events),
         sources=source_service(RecordStore(table, Source, lambda t: k.collection(t, "SOURCE")), publish),
         events=events,
+        schedules=schedules,
+        jobs={"materialise": schedules.tick},
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 
 
 @dataclass(frozen=True)
@@ -12,6 +13,8 @@ class Settings:
     table_name: str
     bus_name: str
     max_body_bytes: int
+    horizon: timedelta
+    conflict_horizon: timedelta
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -22,4 +25,6 @@ class Settings:
             table_name=env.get("ONAIR_TABLE", f"onair-{stage}-main"),
             bus_name=env.get("ONAIR_BUS", f"onair-{stage}"),
             max_body_bytes=int(env.get("ONAIR_MAX_BODY_BYTES", str(256 * 1024))),
+            horizon=timedelta(days=float(env.get("ONAIR_HORIZON_DAYS", "30"))),
+            conflict_horizon=timedelta(days=float(env.get("ONAIR_CONFLICT_HORIZON_DAYS", "365"))),
         )

@@ -93,6 +93,7 @@ class Page:
     items: list[dict[str, Any]]
     next_cursor: str | None
     scanned: int = 0
+    last_key: dict[str, Any] | None = None  # the raw LastEvaluatedKey, for internal paging
 
 
 class Table:
@@ -207,6 +208,7 @@ class Table:
             items=[deserialize(i) for i in out.get("Items", [])],
             next_cursor=encode_cursor(out.get("LastEvaluatedKey")),
             scanned=out.get("ScannedCount", 0),
+            last_key=out.get("LastEvaluatedKey"),
         )
 
     def transact(self, operations: Iterable[dict[str, Any]]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from chalicelib.adapters import keys as k
 from chalicelib.adapters.dynamo import ConditionFailed, Table, TransactionCancelled, decode_cursor
 from chalicelib.adapters.records import from_item, to_item
-from chalicelib.domain.errors import Conflict, FieldError, StaleWrite, ValidationFailed
+from chalicelib.domain.errors import AlreadyExists, Conflict, FieldError, StaleWrite, ValidationFailed
 from chalicelib.domain.models import Event
 from chalicelib.domain.queries import EventQuery
 from chalicelib.domain.time import format_instant
@@ -216,6 +216,8 @@ class EventStore:
                         for m in missing
                     ]
                 ) from exc
+            if "event" in failed and len(failed) == 1:
+                raise AlreadyExists("An event with this id exists.") from exc
             if "external_id" in failed:
                 raise Conflict(
                     "Another event already has this external_id.",

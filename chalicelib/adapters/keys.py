@@ -72,4 +72,7 @@ INDEXES = {
     "schedule_by_start": ("g5pk", "g5sk"),
     "ref_by_start": ("g6pk", "g6sk"),
     "deleted_by_start": ("g7pk", "g7sk"),
+    "due": ("g8pk", "g8sk"),  # schedules by the instant their next occurrence must be materialised
 }
+
+DUE_PK = "DUE"

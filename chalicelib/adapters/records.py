@@ -14,7 +14,7 @@ R = TypeVar("R", bound=Record)
 
 
 # Attributes kept outside `doc` because writes other than a record replace change them.
-LIVE_ATTRIBUTES = ("max_event_seconds", "booking_version")
+LIVE_ATTRIBUTES = ("max_event_seconds", "booking_version", "materialised_until")
 
 
 def to_item(record: Record, pk: str, **extra: Any) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -21,6 +22,8 @@ from chalicelib.domain.models import (
     Tenant,
     WebhookDriver,
 )
+from chalicelib.domain.schedules import Schedule
+from chalicelib.domain.schedules import status as schedule_status
 from chalicelib.domain.time import Instant
 
 
@@ -207,3 +210,118 @@ class EventListQuery(PageQuery):
 
 class DeleteQuery(Query):
     hard: bool = False
+
+
+# -- schedules ------------------------------------------------------------------------------------------
+
+
+class ExceptionOut(BaseModel):
+    occurrence_start: str
+    skipped: bool
+    modified: bool
+    event_id: str | None
+
+
+class ScheduleOut(Out):
+    title: str
+    channel_id: str
+    start: str = Field(description="first occurrence, local date-time in `timezone`")
+    timezone: str
+    duration: int
+    recurrence: dict[str, Any]
+    active: bool
+    source_ids: list[str]
+    start_mode: Literal["auto", "manual"]
+    end_mode: Literal["auto", "manual"]
+    record: bool
+    publish: Literal["none", "private", "public"]
+    tags: list[str]
+    category: str | None
+    metadata: dict[str, str | int | float | bool]
+    settings: list[dict[str, Any]]
+    share: dict[str, Any]
+    status: Literal["active", "paused", "ended"]
+    next_occurrence: Instant | None
+    series_end: Instant | None = Field(
+        description="set when a split handed later occurrences to another schedule"
+    )
+    exceptions: list[ExceptionOut]
+    conflicting_schedule_ids: list[str]
+    blocked_schedule_ids: list[str]
+
+    @classmethod
+    def of(cls, schedule: Schedule, next_occurrence: datetime | None) -> ScheduleOut:
+        exceptions = [
+            ExceptionOut(
+                occurrence_start=key, skipped=exc.skipped, modified=bool(exc.overrides), event_id=exc.event_id
+            )
+            for key, exc in sorted(schedule.exceptions.items())
+        ]
+        return cls.model_validate(
+            {
+                **schedule.model_dump(),
+                "status": schedule_status(schedule, next_occurrence),
+                "next_occurrence": next_occurrence,
+                "exceptions": exceptions,
+            }
+        )
+
+
+class ScheduleList(BaseModel):
+    items: list[ScheduleOut]
+    next_cursor: str | None
+
+
+class OccurrenceOut(BaseModel):
+    occurrence_start: str
+    start: str
+    end: str
+    event_id: str | None
+    state: EventState | None
+    modified: bool
+
+
+class OccurrenceList(BaseModel):
+    items: list[OccurrenceOut]
+    truncated: bool
+
+
+class OccurrenceQuery(Query):
+    from_: Instant | None = Field(default=None, alias="from", description="occurrences starting at or after")
+    to: Instant | None = Field(default=None, description="occurrences starting before")
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class SplitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at: str | int = Field(description="the occurrence_start from which the new series takes over")
+    changes: dict[str, Any] = Field(
+        default_factory=dict, description="fields of the new series (merge patch)"
+    )
+
+
+class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: str | int = Field(
+        description="DTSTART: local date-time (naive = in `timezone`) or instant; may be past"
+    )
+    timezone: str | None = Field(default=None, description="IANA zone; default the channel's, else UTC")
+    duration: int = Field(gt=0, le=31 * 24 * 3600)
+    recurrence: dict[str, Any]
+    channel_id: str | None = None
+    from_: Instant | None = Field(default=None, alias="from")
+    to: Instant | None = None
+    limit: int = Field(default=100, ge=1, le=10_000)
+
+
+class PreviewOccurrence(BaseModel):
+    start: Instant
+    end: Instant
+    conflicts: list[dict[str, Any]] | None = None
+
+
+class PreviewOut(BaseModel):
+    occurrences: list[PreviewOccurrence]
+    truncated: bool

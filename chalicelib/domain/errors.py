@@ -93,3 +93,7 @@ class StaleWrite(Conflict):
 
     def __init__(self, detail: str = "The record was changed by another request; retry.") -> None:
         super().__init__(detail)
+
+
+class AlreadyExists(Conflict):
+    """A create found its deterministic id taken (idempotent writers treat it as done)."""

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.models import MediaLiveDriver, NoopDriver, Scope, Setting, Share
 from chalicelib.domain.time import Instant
 
@@ -105,7 +106,25 @@ class ShareIn(Share, Strict):
     pass
 
 
-class EventIn(Strict):
+class EventTemplate(Strict):
+    """Fields an event has and a schedule copies to every event it materialises."""
+
+    source_ids: list[Label] = Field(default_factory=list, max_length=20)
+    start_mode: Literal["auto", "manual"] = "auto"
+    end_mode: Literal["auto", "manual"] = "auto"
+    record: bool = True
+    publish: Literal["none", "private", "public"] = "none"
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    category: Label | None = None
+    metadata: dict[MetaKey, str | int | float | bool] = Field(default_factory=dict, max_length=100)
+    settings: list[SettingIn] = Field(default_factory=list, max_length=100)
+    share: ShareIn = Field(default_factory=ShareIn)
+
+
+TEMPLATE_FIELDS = tuple(EventTemplate.model_fields)
+
+
+class EventIn(EventTemplate):
     """An event as a client writes it; `end` or `duration` (or both, agreeing)."""
 
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -113,34 +132,25 @@ class EventIn(Strict):
     start: Instant
     end: Instant | None = None
     duration: Annotated[int, Field(gt=0, le=MAX_EVENT_SECONDS)] | None = None
-    source_ids: list[Label] = Field(default_factory=list, max_length=20)
-    start_mode: Literal["auto", "manual"] = "auto"
-    end_mode: Literal["auto", "manual"] = "auto"
-    record: bool = True
-    publish: Literal["none", "private", "public"] = "none"
     ref_id: Label | None = None
     external_id: Label | None = None
-    tags: list[Tag] = Field(default_factory=list, max_length=50)
-    category: Label | None = None
-    metadata: dict[MetaKey, str | int | float | bool] = Field(default_factory=dict, max_length=100)
-    settings: list[SettingIn] = Field(default_factory=list, max_length=100)
-    share: ShareIn = Field(default_factory=ShareIn)
     allow_conflict: bool = Field(default=False, description="book even if it overlaps (not stored)")
 
     @model_validator(mode="after")
     def _end_or_duration(self) -> EventIn:
+        # Raised as ValidationFailed (not ValueError) so the pointer names the field, not the whole body.
         if self.end is None and self.duration is None:
-            raise ValueError("give `end` or `duration`")
+            raise ValidationFailed.one("/duration", "give `end` or `duration`")
         if self.end is not None and self.end <= self.start:
-            raise ValueError("`end` must be after `start`")
+            raise ValidationFailed.one("/end", "must be after `start`")
         if (
             self.end is not None
             and self.duration is not None
             and self.end != self.start + timedelta(seconds=self.duration)
         ):
-            raise ValueError("`end` and `duration` disagree; give one of them")
+            raise ValidationFailed.one("/duration", "disagrees with `end`; give one of them")
         if self.resolved_end() - self.start > timedelta(seconds=MAX_EVENT_SECONDS):
-            raise ValueError(f"an event may last at most {MAX_EVENT_SECONDS} seconds")
+            raise ValidationFailed.one("/end", f"an event may last at most {MAX_EVENT_SECONDS} seconds")
         return self
 
     def resolved_end(self) -> datetime:

@@ -1,7 +1,6 @@
 """The EventBridge scheduled rule's handler. Locally, local/clock.py calls it every ONAIR_TICK_SECONDS.
 
-Jobs register in `JOBS`; each takes `now` and returns a small summary for the log. The recurrence
-materialiser registers here when it arrives.
+Jobs come from `bootstrap.services().jobs`; each takes `now` and returns a small summary for the log.
 """
 
 from __future__ import annotations
@@ -18,13 +17,13 @@ from chalicelib import bootstrap
 log = logging.getLogger("onair.jobs")
 bp = Blueprint(__name__)
 
-JOBS: dict[str, Callable[[datetime], dict[str, Any]]] = {}
+Job = Callable[[datetime], dict[str, Any]]
 
 
-def run_jobs(now: datetime) -> dict[str, Any]:
-    """Run every registered job once; one failing job does not stop the others."""
+def run_jobs(jobs: dict[str, Job], now: datetime) -> dict[str, Any]:
+    """Run every job once; one failing job does not stop the others."""
     results: dict[str, Any] = {}
-    for name, job in JOBS.items():
+    for name, job in jobs.items():
         try:
             results[name] = job(now)
         except Exception:
@@ -36,4 +35,5 @@ def run_jobs(now: datetime) -> dict[str, Any]:
 @bp.schedule(Rate(1, unit=Rate.MINUTES), name="tick")
 def tick(event: Any) -> dict[str, Any]:
     """Entry point of the scheduled rule."""
-    return run_jobs(bootstrap.services().clock())
+    services = bootstrap.services()
+    return run_jobs(services.jobs, services.clock())

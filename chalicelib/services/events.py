@@ -112,7 +112,7 @@ class EventService:
     # -- writes ---------------------------------------------------------------------------------------
 
     def create(self, principal: Principal, body: EventIn, now: datetime) -> Event:
-        channel = self._channel(principal.tenant_id, body.channel_id)
+        channel = self.channel(principal.tenant_id, body.channel_id)
         event = Event(
             id=new_id("evt", now),
             tenant_id=principal.tenant_id,
@@ -120,7 +120,7 @@ class EventService:
             updated_at=now,
             **body.record_fields(),
         )
-        self._book(event, None, channel, body.allow_conflict)
+        self.book(event, None, channel, body.allow_conflict)
         self.publish(
             "Event Created",
             {
@@ -183,12 +183,12 @@ class EventService:
         check_if_match(if_match, current)
         if current.deleted_at is None:
             return current
-        channel = self._channel(current.tenant_id, current.channel_id, pointer="/channel_id")
+        channel = self.channel(current.tenant_id, current.channel_id, pointer="/channel_id")
         restored = current.model_copy(
             update={"deleted_at": None, "updated_at": now, "version": current.version + 1}
         )
         try:
-            self._book(restored, current, channel, allow_conflict=False)
+            self.book(restored, current, channel, allow_conflict=False)
         except StaleWrite:
             raise PreconditionFailed("The event changed while it was being restored; retry.") from None
         self.publish("Event Restored", {"tenant_id": current.tenant_id, "id": current.id})
@@ -246,8 +246,8 @@ class EventService:
         if not changes:
             return current
         updated = candidate.model_copy(update={"updated_at": now, "version": current.version + 1})
-        channel = self._channel(current.tenant_id, updated.channel_id)
-        self._book(updated, current, channel, allow_conflict)
+        channel = self.channel(current.tenant_id, updated.channel_id)
+        self.book(updated, current, channel, allow_conflict)
         self.publish(
             "Event Updated",
             {
@@ -258,7 +258,7 @@ class EventService:
         )
         return updated
 
-    def _book(self, event: Event, previous: Event | None, channel: Channel, allow_conflict: bool) -> None:
+    def book(self, event: Event, previous: Event | None, channel: Channel, allow_conflict: bool) -> None:
         """Write a new or changed booking. The overlap check and the lifecycle run attach here."""
         self._note_duration(event, channel)
         if previous is None:
@@ -275,7 +275,7 @@ class EventService:
             self.store.raise_max_duration(k.TENANTS_PK, event.tenant_id, seconds)
             self._tenant_max_seen[event.tenant_id] = seconds
 
-    def _channel(self, tenant_id: str, channel_id: str, pointer: str = "/channel_id") -> Channel:
+    def channel(self, tenant_id: str, channel_id: str, pointer: str = "/channel_id") -> Channel:
         channel = self.channels.get(tenant_id, channel_id)
         if channel is None:
             raise ValidationFailed.one(pointer, "no such channel")

@@ -1,0 +1,195 @@
+"""Recurring series: the stored schedule, its input, and the pure rules that turn it into occurrences.
+
+An occurrence is named by its original start (`occurrence_start`, a UTC instant). Exceptions are kept
+per occurrence: `skipped` (like EXDATE) or `overrides` (a detached, modified occurrence).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.ids import b32
+from chalicelib.domain.inputs import MAX_EVENT_SECONDS, TEMPLATE_FIELDS, EventTemplate, Label
+from chalicelib.domain.models import Record
+from chalicelib.domain.recurrence import Recurrence, expand, load_zone, parse_local_datetime, parse_recurrence
+from chalicelib.domain.time import Instant, format_instant, parse_instant
+
+
+class OccurrenceException(BaseModel):
+    """How one occurrence departs from its series."""
+
+    skipped: bool = False
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    event_id: str | None = None
+
+
+class Schedule(Record):
+    title: str
+    channel_id: str
+    start: str  # DTSTART: naive local wall time, ISO format, in `timezone`
+    timezone: str
+    duration: int
+    recurrence: dict[str, Any]
+    active: bool = True
+    source_ids: list[str] = Field(default_factory=list)
+    start_mode: Literal["auto", "manual"] = "auto"
+    end_mode: Literal["auto", "manual"] = "auto"
+    record: bool = True
+    publish: Literal["none", "private", "public"] = "none"
+    tags: list[str] = Field(default_factory=list)
+    category: str | None = None
+    metadata: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    settings: list[dict[str, Any]] = Field(default_factory=list)
+    share: dict[str, Any] = Field(default_factory=lambda: {"users": [], "groups": []})
+    exceptions: dict[str, OccurrenceException] = Field(default_factory=dict)
+    # Occurrences at or after this instant belong to another schedule (set by a split).
+    series_end: Instant | None = None
+    conflicting_schedule_ids: list[str] = Field(default_factory=list)
+    blocked_schedule_ids: list[str] = Field(default_factory=list)
+    # Kept outside the document (written by the materialiser): how far events exist.
+    materialised_until: Instant | None = None
+
+    def local_start(self) -> datetime:
+        return datetime.fromisoformat(self.start)
+
+    def rule(self) -> Recurrence:
+        """The parsed recurrence (stored already validated)."""
+        return parse_recurrence(self.recurrence, load_zone(self.timezone))
+
+    def template(self) -> dict[str, Any]:
+        """The fields copied to every materialised event."""
+        return {name: getattr(self, name) for name in TEMPLATE_FIELDS}
+
+
+class ScheduleIn(EventTemplate):
+    """A schedule as a client writes it."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    channel_id: Label
+    start: str | int = Field(
+        description="first occurrence: local date-time (naive = in `timezone`) or instant"
+    )
+    timezone: str | None = Field(default=None, description="IANA zone; default: the channel's")
+    duration: Annotated[int, Field(gt=0, le=MAX_EVENT_SECONDS)]
+    recurrence: dict[str, Any]
+    active: bool = True
+    allow_conflict: bool = Field(default=False, description="book even if occurrences overlap (not stored)")
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """One occurrence: its name (original start) and where it actually is."""
+
+    occurrence_start: datetime
+    start: datetime
+    end: datetime
+    modified: bool
+    event_id: str
+
+
+def normalise(body: ScheduleIn, default_zone: str) -> dict[str, Any]:
+    """Validate the time fields of a schedule input and return the stored form of all its fields."""
+    zone_name = body.timezone or default_zone
+    zone = load_zone(zone_name)
+    start = parse_local_datetime(body.start, zone, "/start")
+    parse_recurrence(body.recurrence, zone)  # validates; raises with pointers under /recurrence
+    fields = body.model_dump(exclude={"allow_conflict"})
+    fields.update(timezone=zone_name, start=start.isoformat())
+    return fields
+
+
+def event_id_for(schedule_id: str, occurrence_start: datetime) -> str:
+    """The deterministic event id of an occurrence: materialising twice can never create two events."""
+    digest = hashlib.sha256(f"{schedule_id}|{format_instant(occurrence_start)}".encode()).digest()
+    return "evt_" + b32(int.from_bytes(digest[:17], "big"), 26)
+
+
+def occurrences(
+    schedule: Schedule, after: datetime | None, before: datetime | None, limit: int = 10_000
+) -> tuple[list[Occurrence], bool]:
+    """The schedule's occurrences whose original start is in [after, before), skips left out.
+
+    Modified occurrences carry their overridden times. Returns (occurrences, truncated).
+    """
+    zone = load_zone(schedule.timezone)
+    if schedule.series_end is not None:
+        before = schedule.series_end if before is None else min(before, schedule.series_end)
+    starts, truncated = expand(
+        schedule.local_start(), zone, schedule.rule(), after=after, before=before, limit=limit
+    )
+    found = []
+    for occ in starts:
+        exception = schedule.exceptions.get(format_instant(occ))
+        if exception is not None and exception.skipped:
+            continue
+        start, end = occ, occ + timedelta(seconds=schedule.duration)
+        if exception is not None and exception.overrides:
+            start, end = override_times(start, end, exception.overrides)
+        found.append(
+            Occurrence(
+                occ,
+                start,
+                end,
+                bool(exception and exception.overrides),
+                (exception.event_id if exception else None) or event_id_for(schedule.id, occ),
+            )
+        )
+    return found, truncated
+
+
+def override_times(start: datetime, end: datetime, overrides: dict[str, Any]) -> tuple[datetime, datetime]:
+    """Apply an occurrence's `start`/`end` overrides (stored as RFC 3339 strings)."""
+    new_start = parse_instant(overrides["start"]) if "start" in overrides else start
+    new_end = parse_instant(overrides["end"]) if "end" in overrides else new_start + (end - start)
+    return new_start, new_end
+
+
+def status(schedule: Schedule, next_occurrence: datetime | None) -> str:
+    """`paused` when inactive, `ended` when nothing is left to run, else `active`."""
+    if not schedule.active:
+        return "paused"
+    return "active" if next_occurrence is not None else "ended"
+
+
+_COUNT = re.compile(r"(?<![A-Z])COUNT=\d+")
+
+
+def with_count(recurrence: dict[str, Any], count: int) -> dict[str, Any]:
+    """The same recurrence with COUNT replaced (for the remainder of a split series)."""
+    updated = dict(recurrence)
+    if "rrule" in updated:
+        updated["rrule"] = _COUNT.sub(f"COUNT={count}", str(updated["rrule"]))
+    else:
+        updated["count"] = count
+    return updated
+
+
+def count_of(schedule: Schedule) -> int | None:
+    """COUNT of the schedule's rule, if it has one."""
+    if "rrule" in schedule.recurrence:
+        found = _COUNT.search(str(schedule.recurrence["rrule"]).upper())
+        return int(found.group(0).split("=")[1]) if found else None
+    count = schedule.recurrence.get("count")
+    return int(count) if count is not None else None
+
+
+def generated_before(schedule: Schedule, at: datetime) -> int:
+    """How many occurrences the rule generated before `at` (EXDATEs and skips included: COUNT counts them)."""
+    zone = load_zone(schedule.timezone)
+    rule = schedule.rule()
+    plain = Recurrence(rule.rrule, (), (), rule.start_is_occurrence)
+    starts, _ = expand(schedule.local_start(), zone, plain, before=at, limit=100_000)
+    return len(starts)
+
+
+def require_future(start: datetime, now: datetime, pointer: str = "/start") -> None:
+    """A new series must start in the future."""
+    if start <= now:
+        raise ValidationFailed.one(pointer, "must be in the future")
