@@ -30,21 +30,17 @@ def index_attributes(event: Event) -> dict[str, str]:
     """Sparse index keys: live events appear in the time indexes, soft-deleted ones only in `deleted`."""
     t = event.tenant_id
     if event.deleted_at is not None:
-        return {"g7pk": k.deleted_events(t), "g7sk": k.at(event.start, event.id)}
+        return {"g5pk": k.deleted_events(t), "g5sk": k.at(event.start, event.id)}
     attrs = {
         "g1pk": k.events_of_tenant(t),
         "g1sk": k.at(event.start, event.id),
-        "g2pk": k.events_of_tenant(t),
-        "g2sk": k.at(event.end, event.id),
-        "g3pk": k.events_of_channel(t, event.channel_id),
-        "g3sk": k.at(event.start, event.id),
-        "g4pk": k.events_of_channel(t, event.channel_id),
-        "g4sk": k.at(event.end, event.id),
+        "g2pk": k.events_of_channel(t, event.channel_id),
+        "g2sk": k.at(event.start, event.id),
     }
     if event.schedule_id:
-        attrs |= {"g5pk": k.events_of_schedule(t, event.schedule_id), "g5sk": k.at(event.start, event.id)}
+        attrs |= {"g3pk": k.events_of_schedule(t, event.schedule_id), "g3sk": k.at(event.start, event.id)}
     if event.ref_id:
-        attrs |= {"g6pk": k.events_with_ref(t, event.ref_id), "g6sk": k.at(event.start, event.id)}
+        attrs |= {"g4pk": k.events_with_ref(t, event.ref_id), "g4sk": k.at(event.start, event.id)}
     return attrs
 
 
@@ -234,7 +230,6 @@ class EventStore:
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         filters: list[str] = []
-        by_end = False
         if query.deleted:
             index, pk = "deleted_by_start", k.deleted_events(t)
         elif query.schedule_id:
@@ -243,45 +238,28 @@ class EventStore:
             index, pk = "ref_by_start", k.events_with_ref(t, query.ref_id)
         elif query.channel_id:
             index, pk = "channel_by_start", k.events_of_channel(t, query.channel_id)
-            by_end = query.start_from is not None and not query.descending
         else:
             index, pk = "by_start", k.events_of_tenant(t)
-            by_end = query.start_from is not None and not query.descending
-        if by_end:
-            index = index.replace("by_start", "by_end")
         pk_attr, sk_attr = k.INDEXES[index]
         names |= {"#pk": pk_attr, "#sk": sk_attr}
         values[":pk"] = pk
         key = "#pk = :pk"
-
-        if by_end:
-            # Ascending by end: [from, to) overlaps mean end > from and start < to; the bound stops the
-            # Query at end <= to + longest booking, after which nothing can start before `to`.
-            assert query.start_from is not None
-            values[":lo"] = k.after(query.start_from)
-            if query.to is not None:
-                values[":hi"] = k.after(query.to + bound)
-                key += " AND #sk BETWEEN :lo AND :hi"
-                filters.append("start_s < :to")
-                values[":to"] = format_instant(query.to)
-            else:
-                key += " AND #sk > :lo"
-        elif query.has_window:
-            # By start: start < to, and start >= from - longest booking (earlier ones ended before `from`).
-            if query.to is not None and query.start_from is not None:
-                values[":lo"] = k.before(query.start_from - bound)
-                values[":hi"] = k.before(query.to)
-                key += " AND #sk BETWEEN :lo AND :hi"
-            elif query.to is not None:
-                values[":hi"] = k.before(query.to)
-                key += " AND #sk < :hi"
-            else:
-                assert query.start_from is not None
-                values[":lo"] = k.before(query.start_from - bound)
-                key += " AND #sk >= :lo"
-            if query.start_from is not None:
-                filters.append("end_s > :from")
-                values[":from"] = format_instant(query.start_from)
+        # Overlapping [from, to) means start < to and end > from. Every index is sorted by start, so the
+        # key bounds start: below `to`, and not before `from - longest booking in scope` (anything earlier
+        # ended before `from`). The filter drops the few in between that ended before `from`.
+        if query.start_from is not None and query.to is not None:
+            values[":lo"] = k.before(query.start_from - bound)
+            values[":hi"] = k.before(query.to)
+            key += " AND #sk BETWEEN :lo AND :hi"
+        elif query.to is not None:
+            values[":hi"] = k.before(query.to)
+            key += " AND #sk < :hi"
+        elif query.start_from is not None:
+            values[":lo"] = k.before(query.start_from - bound)
+            key += " AND #sk >= :lo"
+        if query.start_from is not None:
+            filters.append("end_s > :from")
+            values[":from"] = format_instant(query.start_from)
 
         if query.channel_id and not index.startswith("channel"):
             filters.append("channel_id = :ch")
@@ -318,9 +296,4 @@ class EventStore:
             forward=not query.descending,
             start_key=decode_cursor(query.cursor, {pk_attr: pk}),
         )
-        events = [from_item(Event, item) for item in page.items]
-        if by_end:
-            # Pages walk by end time (equal to start order for non-overlapping bookings); within a page,
-            # items are returned by start.
-            events.sort(key=lambda e: (e.start, e.id))
-        return EventPage(events, page.next_cursor, page.scanned)
+        return EventPage([from_item(Event, item) for item in page.items], page.next_cursor, page.scanned)

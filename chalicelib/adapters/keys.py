@@ -66,13 +66,11 @@ def after(instant: datetime) -> str:
 # Global secondary indexes: name -> (partition attribute, sort attribute). infra/template.yaml defines them.
 INDEXES = {
     "by_start": ("g1pk", "g1sk"),  # a tenant's events by start
-    "by_end": ("g2pk", "g2sk"),  # a tenant's events by end
-    "channel_by_start": ("g3pk", "g3sk"),
-    "channel_by_end": ("g4pk", "g4sk"),
-    "schedule_by_start": ("g5pk", "g5sk"),
-    "ref_by_start": ("g6pk", "g6sk"),
-    "deleted_by_start": ("g7pk", "g7sk"),
-    "due": ("g8pk", "g8sk"),  # schedules by the instant their next occurrence must be materialised
+    "channel_by_start": ("g2pk", "g2sk"),
+    "schedule_by_start": ("g3pk", "g3sk"),
+    "ref_by_start": ("g4pk", "g4sk"),
+    "deleted_by_start": ("g5pk", "g5sk"),
+    "due": ("g6pk", "g6sk"),  # schedules by the instant their next occurrence must be materialised
 }
 
 DUE_PK = "DUE"

@@ -21,9 +21,9 @@ class ScheduleStore(RecordStore[Schedule]):
         """Record how far events exist and when the schedule is next due (None: off the due index)."""
         values = {":until": format_instant(materialised_until)}
         if due_at is None:
-            expression = "SET materialised_until = :until REMOVE g8pk, g8sk"
+            expression = "SET materialised_until = :until REMOVE g6pk, g6sk"
         else:
-            expression = "SET materialised_until = :until, g8pk = :due, g8sk = :at"
+            expression = "SET materialised_until = :until, g6pk = :due, g6sk = :at"
             values |= {":due": k.DUE_PK, ":at": k.at(due_at, f"{schedule.tenant_id}#{schedule.id}")}
         with contextlib.suppress(ConditionFailed):  # deleted meanwhile: nothing left to track
             self.table.update(
@@ -39,7 +39,7 @@ class ScheduleStore(RecordStore[Schedule]):
         cursor = None
         while True:
             page = self.table.query(
-                "g8pk = :due AND g8sk <= :now",
+                "g6pk = :due AND g6sk <= :now",
                 {":due": k.DUE_PK, ":now": k.after(now)},
                 index="due",
                 limit=page_size,

@@ -18,17 +18,18 @@ from typing import Any
 from urllib.parse import unquote
 
 from chalice import Blueprint, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from chalicelib import bootstrap
 from chalicelib.api.errors import MethodNotAllowed, problem, to_response
-from chalicelib.domain.errors import DomainError, Forbidden, MalformedRequest, PayloadTooLarge
+from chalicelib.domain.errors import DomainError, Forbidden, MalformedRequest, NotFound, PayloadTooLarge
 from chalicelib.domain.models import Principal, Scope
-from chalicelib.domain.validation import from_pydantic
+from chalicelib.domain.validation import validate
 
 log = logging.getLogger("onair.api")
 
 JSON_TYPES = ("application/json",)
+MAX_KEY_BYTES = 1000  # DynamoDB refuses sort keys over 1024 bytes
 PATCH_TYPES = ("application/merge-patch+json", "application/json", "application/json-patch+json")
 
 
@@ -51,6 +52,8 @@ class RouteSpec:
     description: str = ""
     operation_id: str = ""
     optional_body: bool = False
+    # Response fields holding a secret shown once: an idempotent replay returns them as null.
+    secret_fields: tuple[str, ...] = ()
 
 
 ROUTES: list[RouteSpec] = []
@@ -90,43 +93,12 @@ class Reply:
 
 
 def endpoint(
-    bp: Blueprint,
-    path: str,
-    method: str,
-    *,
-    scope: Scope | None,
-    summary: str,
-    tag: str,
-    body: type[BaseModel] | None = None,
-    query: type[BaseModel] | None = None,
-    response: type[BaseModel] | None = None,
-    status: int = 200,
-    errors: tuple[int, ...] = (),
-    patch_of: type[BaseModel] | None = None,
-    content: str = "application/json",
-    description: str = "",
-    optional_body: bool = False,
+    bp: Blueprint, path: str, method: str, **options: Any
 ) -> Callable[[Callable[[Call], Reply]], Callable[[Call], Reply]]:
-    """Register `fn(call) -> Reply` as a route and record it for the OpenAPI document."""
+    """Register `fn(call) -> Reply` as a route; `options` are `RouteSpec` fields (kept for OpenAPI)."""
 
     def decorate(fn: Callable[[Call], Reply]) -> Callable[[Call], Reply]:
-        spec = RouteSpec(
-            path,
-            method,
-            scope,
-            summary,
-            tag,
-            body,
-            query,
-            response,
-            status,
-            errors,
-            patch_of,
-            content,
-            description,
-            fn.__name__,
-            optional_body,
-        )
+        spec = RouteSpec(path=path, method=method, operation_id=fn.__name__, **options)
         ROUTES.append(spec)
 
         # content_types=*/* because we check the type ourselves: a wrong one is a 400 problem, not a bare 415.
@@ -153,6 +125,8 @@ def handle(spec: RouteSpec, fn: Callable[[Call], Reply], request: Any, params: d
         if spec.scope and spec.scope not in principal.scopes:
             raise Forbidden(f"This key lacks the `{spec.scope.value}` scope.")
         path = {name: unquote(value) for name, value in params.items()}
+        if any(len(value.encode()) > MAX_KEY_BYTES for value in path.values()):
+            raise NotFound("No such record.")  # no id is that long; DynamoDB would refuse the key
         query = _parse_query(spec, request)
         content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         body = _parse_body(spec, raw, content_type)
@@ -171,18 +145,22 @@ def handle(spec: RouteSpec, fn: Callable[[Call], Reply], request: Any, params: d
         log.exception("unhandled error", extra={"request_id": request_id, "route": spec.path})
         response = to_response(RuntimeError())
     if idempotency is not None:
-        _settle_idempotency(services, idempotency, response)
+        _settle_idempotency(services, spec, idempotency, response)
     response.headers["X-Request-Id"] = request_id
     return response
 
 
-def _settle_idempotency(services: Any, idempotency: tuple[str, str], response: Response) -> None:
+def _settle_idempotency(
+    services: Any, spec: RouteSpec, idempotency: tuple[str, str], response: Response
+) -> None:
     """Store the response for replays (or free the key after our own failure); never fails the request."""
     try:
         if response.status_code >= 500:
             services.idempotency.abandon(*idempotency)
         else:
-            services.idempotency.finish(*idempotency, _snapshot(response), services.clock())
+            services.idempotency.finish(
+                *idempotency, _snapshot(response, spec.secret_fields), services.clock()
+            )
     except Exception:
         log.exception("could not settle the idempotency record", extra={"key": idempotency[1]})
 
@@ -218,10 +196,7 @@ def _parse_query(spec: RouteSpec, request: Any) -> Any:
     params = request.query_params or {}
     if spec.query is None:
         return dict(params)
-    try:
-        return spec.query.model_validate(dict(params))
-    except ValidationError as exc:
-        raise from_pydantic(exc, "/query") from None
+    return validate(spec.query, dict(params), "/query")
 
 
 def _parse_body(spec: RouteSpec, raw: bytes, content_type: str) -> Any:
@@ -239,17 +214,32 @@ def _parse_body(spec: RouteSpec, raw: bytes, content_type: str) -> Any:
                 f"Send the body as {' or '.join(accepted)} (got {content_type or 'none'})."
             )
         try:
-            data = json.loads(raw)
+            data = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedRequest(f"The body is not valid JSON: {exc}.") from None
+        except RecursionError:
+            raise MalformedRequest("The body is nested too deeply.") from None
     if spec.patch_of is not None:
+        if content_type == "application/json-patch+json":
+            if not isinstance(data, list):
+                raise MalformedRequest("A JSON Patch body must be an array of operations.")
+        elif not isinstance(data, dict):
+            raise MalformedRequest("The body must be a JSON object.")
         return data
     if not isinstance(data, dict):
         raise MalformedRequest("The body must be a JSON object.")
-    try:
-        return spec.body.model_validate(data)  # type: ignore[union-attr]
-    except ValidationError as exc:
-        raise from_pydantic(exc) from None
+    return validate(spec.body, data)  # type: ignore[arg-type]
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text} is too large for a number")
+    return value
 
 
 def _all_optional(model: type[BaseModel]) -> bool:
@@ -280,8 +270,13 @@ def _fingerprint(spec: RouteSpec, path: dict[str, str], raw: bytes) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _snapshot(response: Response) -> dict[str, Any]:
+def _snapshot(response: Response, secret_fields: tuple[str, ...] = ()) -> dict[str, Any]:
+    """What an idempotent replay returns; secrets shown once are not kept (they come back as null)."""
     body = response.body if isinstance(response.body, str) else json.dumps(response.body)
+    if secret_fields and body:
+        data = json.loads(body)
+        if isinstance(data, dict):
+            body = json.dumps({k: (None if k in secret_fields else v) for k, v in data.items()})
     headers = {k: v for k, v in response.headers.items() if k.lower() in ("content-type", "etag", "location")}
     return {"status": response.status_code, "headers": headers, "body": body}
 

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 
+from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.models import (
     ApiKey,
     Channel,
@@ -46,7 +46,9 @@ class TenantOut(Out):
 
 
 class TenantCreated(TenantOut):
-    admin_key: str = Field(description="The tenant's first admin key; shown once, stored only as a hash")
+    admin_key: str | None = Field(
+        description="The tenant's first admin key; shown once, stored only as a hash (null on a replay)"
+    )
 
 
 class KeyOut(Out):
@@ -60,7 +62,7 @@ class KeyOut(Out):
 
 
 class KeyCreated(KeyOut):
-    key: str = Field(description="The API key; shown once, stored only as a hash")
+    key: str | None = Field(description="The API key; shown once, stored only as a hash (null on a replay)")
 
 
 class WebhookDriverOut(BaseModel):
@@ -163,6 +165,9 @@ class EventList(BaseModel):
 # -- query strings --------------------------------------------------------------------------------------
 
 
+Filter = Annotated[str, Field(min_length=1, max_length=200)]
+
+
 class Query(BaseModel):
     """Unknown query parameters are refused, so a misspelt filter is a 422 rather than ignored."""
 
@@ -177,13 +182,13 @@ class PageQuery(Query):
 class EventListQuery(PageQuery):
     from_: Instant | None = Field(default=None, alias="from", description="events ending after this")
     to: Instant | None = Field(default=None, description="events starting before this")
-    channel_id: str | None = None
+    channel_id: Filter | None = None
     state: str | None = Field(default=None, description="comma-separated states")
-    tag: str | None = None
-    schedule_id: str | None = None
-    ref_id: str | None = None
-    external_id: str | None = None
-    q: str | None = Field(default=None, max_length=200, description="title contains, case-insensitive")
+    tag: Filter | None = None
+    schedule_id: Filter | None = None
+    ref_id: Filter | None = None
+    external_id: Filter | None = None
+    q: Filter | None = Field(default=None, description="title contains, case-insensitive")
     deleted: bool = Field(default=False, description="true: soft-deleted events only")
     order: Literal["asc", "desc"] = "asc"
 
@@ -201,7 +206,7 @@ class EventListQuery(PageQuery):
     @model_validator(mode="after")
     def _window(self) -> EventListQuery:
         if self.from_ is not None and self.to is not None and self.to <= self.from_:
-            raise PydanticCustomError("window", "`to` must be after `from`", {})
+            raise ValidationFailed.one("/query/to", "must be after `from`")
         return self
 
     def states(self) -> tuple[EventState, ...]:

@@ -32,7 +32,8 @@ bp = Blueprint(__name__)
     response=TenantCreated,
     status=201,
     errors=(400, 422),
-    description="Returns the tenant's first admin key, once.",
+    description="Returns the tenant's first admin key, once (an idempotent replay returns it as null).",
+    secret_fields=("admin_key",),
 )
 def create_tenant(call: Call) -> Reply:
     tenant, secret = bootstrap.services().tenancy.create_tenant(call.body, call.now)
@@ -65,7 +66,8 @@ def list_tenants(call: Call) -> Reply:
     response=KeyCreated,
     status=201,
     errors=(400, 422),
-    description="The key is returned once and stored only as a SHA-256 hash.",
+    description="The key is returned once and stored only as a SHA-256 hash (a replay returns null).",
+    secret_fields=("key",),
 )
 def create_key(call: Call) -> Reply:
     key, secret = bootstrap.services().tenancy.create_key(call.principal, call.body, call.now)

@@ -7,7 +7,16 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic import Strict as Exact
 
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.models import MediaLiveDriver, NoopDriver, Scope, Setting, Share
@@ -37,7 +46,11 @@ Text = Annotated[str, StringConstraints(max_length=2000)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TimeZone = Annotated[str, AfterValidator(_zone)]
 HttpUrl = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_http_url)]
-Seconds = Annotated[int, Field(ge=0, le=7 * 24 * 3600)]
+# JSON booleans are not integers and numbers are not booleans, whatever Python thinks.
+Int = Annotated[int, Exact()]
+Bool = Annotated[bool, Exact()]
+Seconds = Annotated[int, Exact(), Field(ge=0, le=7 * 24 * 3600)]
+Duration = Annotated[int, Exact(), Field(gt=0, le=MAX_EVENT_SECONDS)]
 
 
 class Strict(BaseModel):
@@ -90,7 +103,7 @@ class SourceIn(Strict):
     description: Text | None = None
     type: Literal["UDP", "RTP", "RTMP", "RTMPS", "SRT", "RTSP", "HLS", "NDI", "SDI", "HDMI"] | None = None
     host: Annotated[str, StringConstraints(max_length=255)] | None = None
-    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    port: Annotated[int, Exact(), Field(ge=1, le=65535)] | None = None
     url: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
@@ -112,13 +125,22 @@ class EventTemplate(Strict):
     source_ids: list[Label] = Field(default_factory=list, max_length=20)
     start_mode: Literal["auto", "manual"] = "auto"
     end_mode: Literal["auto", "manual"] = "auto"
-    record: bool = True
+    record: Bool = True
     publish: Literal["none", "private", "public"] = "none"
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     category: Label | None = None
     metadata: dict[MetaKey, str | int | float | bool] = Field(default_factory=dict, max_length=100)
     settings: list[SettingIn] = Field(default_factory=list, max_length=100)
     share: ShareIn = Field(default_factory=ShareIn)
+
+    @field_validator("source_ids")
+    @classmethod
+    def _distinct_sources(cls, value: list[str]) -> list[str]:
+        for index, source_id in enumerate(value):
+            if source_id in value[:index]:
+                # Raised directly so the pointer names the repeated entry, not the whole list.
+                raise ValidationFailed.one(f"/source_ids/{index}", "lists this source a second time")
+        return value
 
 
 TEMPLATE_FIELDS = tuple(EventTemplate.model_fields)
@@ -131,10 +153,10 @@ class EventIn(EventTemplate):
     channel_id: Label
     start: Instant
     end: Instant | None = None
-    duration: Annotated[int, Field(gt=0, le=MAX_EVENT_SECONDS)] | None = None
+    duration: Duration | None = None
     ref_id: Label | None = None
     external_id: Label | None = None
-    allow_conflict: bool = Field(default=False, description="book even if it overlaps (not stored)")
+    allow_conflict: Bool = Field(default=False, description="book even if it overlaps (not stored)")
 
     @model_validator(mode="after")
     def _end_or_duration(self) -> EventIn:

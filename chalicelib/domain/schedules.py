@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.ids import b32
-from chalicelib.domain.inputs import MAX_EVENT_SECONDS, TEMPLATE_FIELDS, EventTemplate, Label
+from chalicelib.domain.inputs import TEMPLATE_FIELDS, Bool, Duration, EventTemplate, Label
 from chalicelib.domain.models import Record
 from chalicelib.domain.recurrence import Recurrence, expand, load_zone, parse_local_datetime, parse_recurrence
 from chalicelib.domain.time import Instant, format_instant, parse_instant
@@ -77,10 +77,10 @@ class ScheduleIn(EventTemplate):
         description="first occurrence: local date-time (naive = in `timezone`) or instant"
     )
     timezone: str | None = Field(default=None, description="IANA zone; default: the channel's")
-    duration: Annotated[int, Field(gt=0, le=MAX_EVENT_SECONDS)]
+    duration: Duration
     recurrence: dict[str, Any]
-    active: bool = True
-    allow_conflict: bool = Field(default=False, description="book even if occurrences overlap (not stored)")
+    active: Bool = True
+    allow_conflict: Bool = Field(default=False, description="book even if occurrences overlap (not stored)")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 _MIN = datetime(1970, 1, 1, tzinfo=UTC)
-_MAX = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+# Far enough for any booking, near enough that adding durations and query bounds cannot overflow.
+_MAX = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def parse_instant(value: Any) -> datetime:
@@ -42,7 +43,7 @@ def parse_instant(value: Any) -> datetime:
         raise ValueError("needs a UTC offset or Z")
     parsed = parsed.astimezone(UTC).replace(microsecond=0)
     if not _MIN <= parsed <= _MAX:
-        raise ValueError("must be between 1970 and 9999")
+        raise ValueError("must be between 1970 and 2999")
     return parsed
 
 

@@ -14,22 +14,51 @@ def validate(model: type[BaseModel], data: Any, root: str = "") -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise from_pydantic(exc, root) from None
+        raise from_pydantic(exc, root, data) from None
+    except RecursionError:
+        raise e.ValidationFailed.one(root, "is nested too deeply") from None
 
 
-def from_pydantic(exc: Any, root: str = "") -> e.ValidationFailed:
-    """Translate a pydantic ValidationError into one JSON Pointer per bad field."""
-    found: dict[str, str] = {}
+def from_pydantic(exc: Any, root: str = "", data: Any = None) -> e.ValidationFailed:
+    """Translate a pydantic ValidationError into one JSON Pointer per bad field of `data`."""
+    found: dict[str, list[str]] = {}
     for err in exc.errors(include_url=False):
-        parts = [str(p) for p in err["loc"] if not _is_union_tag(p, err)]
-        pointer = root + "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)
-        found.setdefault(pointer, _message(err))
-    return e.ValidationFailed([e.FieldError(p, d) for p, d in found.items()])
+        pointer = root + "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in _path(err, data))
+        found.setdefault(pointer, []).append(_message(err))
+    return e.ValidationFailed([e.FieldError(p, _combine(d)) for p, d in found.items()])
 
 
-def _is_union_tag(part: Any, err: dict[str, Any]) -> bool:
-    # pydantic puts union members' names ("function-after[...]", "int") in loc; pointers must not.
-    return isinstance(part, str) and ("[" in part or part in {"int", "str", "bool", "float"})
+def _path(err: dict[str, Any], data: Any) -> list[str]:
+    """The parts of pydantic's `loc` that index the client's document.
+
+    pydantic also puts union members' names ("int", "constrained-str", a discriminator value) into
+    `loc`; those index nothing in the document, so walking the document leaves them out. The last
+    part of a `missing` error names an absent field, and is kept.
+    """
+    parts: list[str] = []
+    current = data
+    loc = list(err["loc"])
+    for index, part in enumerate(loc):
+        if (isinstance(current, dict) and part in current) or (
+            isinstance(current, list) and isinstance(part, int) and -len(current) <= part < len(current)
+        ):
+            current = current[part]
+        elif (index == len(loc) - 1 and err["type"] == "missing") or data is None:
+            current = None
+        else:
+            continue
+        parts.append(str(part))
+    return parts
+
+
+def _combine(details: list[str]) -> str:
+    """One message for a field that failed every member of a union."""
+    unique = list(dict.fromkeys(details))
+    if len(unique) == 1:
+        return unique[0]
+    if all(d.startswith("must be a") for d in unique):
+        return "must be " + " or ".join(d.removeprefix("must be ") for d in unique)
+    return "; ".join(unique)
 
 
 _MESSAGES = {
@@ -37,6 +66,7 @@ _MESSAGES = {
     "extra_forbidden": "is not a known field",
     "string_type": "must be a string",
     "int_type": "must be an integer",
+    "float_type": "must be a number",
     "int_parsing": "must be an integer",
     "bool_type": "must be true or false",
     "bool_parsing": "must be true or false",

@@ -70,10 +70,9 @@ class CatalogService(Generic[R]):
             changes = self._fields(body, current)
             if all(getattr(current, name) == value for name, value in changes.items()):
                 return current
-            updated = current.model_copy(
-                update={**changes, "updated_at": now, "version": current.version + 1}
+            updated = type(current).model_validate(
+                {**current.model_dump(), **changes, "updated_at": now, "version": current.version + 1}
             )
-            updated = type(current).model_validate(updated.model_dump())
             try:
                 self.store.replace(updated, current.version)
             except StaleWrite:

@@ -206,6 +206,8 @@ class EventService:
         self, principal: Principal, external_id: str, body: EventIn, if_match: str | None, now: datetime
     ) -> tuple[Event, bool]:
         """Create or replace the event with this external_id; returns (event, created)."""
+        if len(external_id) > 200:
+            raise ValidationFailed.one("/external_id", "may be at most 200 characters")
         if body.external_id not in (None, external_id):
             raise ValidationFailed.one("/external_id", "must match the external_id in the path")
         body = body.model_copy(update={"external_id": external_id})
