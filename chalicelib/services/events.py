@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from chalicelib.adapters import keys as k
 from chalicelib.adapters.events import EventPage, EventStore
@@ -22,6 +22,28 @@ from chalicelib.domain.validation import validate
 from chalicelib.services.common import check_if_match, patched
 
 Publish = Callable[[str, dict[str, Any]], None]
+
+
+class Automation(Protocol):
+    """What the lifecycle automation hears about bookings; every write of an event goes through it."""
+
+    def booked(self, event: Event, previous: Event | None) -> None:
+        """`event` was written (created when `previous` is None): start, restart or stop its run."""
+
+    def removed(self, event: Event) -> None:
+        """`event` was deleted for good: stop its run."""
+
+
+class NoAutomation:
+    """Bookings without lifecycle runs (unit tests and tools that only manage the calendar)."""
+
+    def booked(self, event: Event, previous: Event | None) -> None:
+        pass
+
+    def removed(self, event: Event) -> None:
+        pass
+
+
 ACTIVE = (
     EventState.SCHEDULED,
     EventState.PROVISIONING,
@@ -58,11 +80,13 @@ class EventService:
         channels: RecordStore[Channel],
         tenant_max_duration: Callable[[str], int],
         publish: Publish,
+        automation: Automation | None = None,
     ) -> None:
         self.store = store
         self.channels = channels
         self.tenant_max_duration = tenant_max_duration
         self.publish = publish
+        self.automation: Automation = automation or NoAutomation()
         self._tenant_max_seen: dict[str, int] = {}
 
     # -- reads ----------------------------------------------------------------------------------------
@@ -164,11 +188,12 @@ class EventService:
         try:
             if hard:
                 self.store.delete(current)
+                self.automation.removed(current)
             elif current.deleted_at is None:
                 deleted = current.model_copy(
                     update={"deleted_at": now, "updated_at": now, "version": current.version + 1}
                 )
-                self.store.update(deleted, current)
+                self.rewrite(deleted, current)
             else:
                 return
         except StaleWrite:
@@ -267,6 +292,12 @@ class EventService:
             self.store.create(event)
         else:
             self.store.update(event, previous)
+        self.automation.booked(event, previous)
+
+    def rewrite(self, event: Event, previous: Event) -> None:
+        """Write a change that books nothing new (state, deletion, parent) and tell the automation."""
+        self.store.update(event, previous)
+        self.automation.booked(event, previous)
 
     def _note_duration(self, event: Event, channel: Channel) -> None:
         """Keep the channel's and tenant's longest-booking marks (they bound window queries) up to date."""

@@ -426,7 +426,7 @@ class ScheduleService:
             update={"state": EventState.CANCELLED, "updated_at": now, "version": event.version + 1}
         )
         try:
-            self.events.store.update(cancelled, event)
+            self.events.rewrite(cancelled, event)
         except StaleWrite:
             log.warning("event changed while being cancelled", extra={"event_id": event.id})
             return
@@ -447,7 +447,7 @@ class ScheduleService:
             moved = event.model_copy(
                 update={"schedule_id": schedule_id, "updated_at": now, "version": event.version + 1}
             )
-            self.events.store.update(moved, event)
+            self.events.rewrite(moved, event)
 
     def _set_exception(
         self,
