@@ -56,6 +56,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.domain.models import Channel, Source
     from chalicelib.services.auth import AuthService
     from chalicelib.services.catalog import ChannelService, source_service
+    from chalicelib.services.conflicts import ConflictChecker
     from chalicelib.services.events import EventService
     from chalicelib.services.idempotency import IdempotencyService
     from chalicelib.services.schedules import ScheduleService
@@ -66,8 +67,11 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     publish = EventBridgePublisher(settings.bus_name, lambda: aws.client("events")).publish
     tenancy_store = TenancyStore(table)
     channel_store = RecordStore(table, Channel, lambda t: k.collection(t, "CHANNEL"))
-    events = EventService(EventStore(table), channel_store, tenancy_store.tenant_max_duration, publish)
+    event_store = EventStore(table)
+    checker = ConflictChecker(event_store, settings.conflict_horizon)
+    events = EventService(event_store, channel_store, tenancy_store.tenant_max_duration, publish, checker)
     schedules = ScheduleService(ScheduleStore(table), events, publish, settings.horizon)
+    events.conflict_listeners.append(schedules.mark_conflict)
     return Services(
         settings=settings,
         clock=clock,

@@ -14,6 +14,7 @@ from chalice.local import (
     LocalChalice,
     LocalDevServer,
     LocalGateway,
+    ThreadedHTTPServer,
 )
 
 from chalicelib.api.http import not_found_response
@@ -39,8 +40,13 @@ class Handler(ChaliceRequestHandler):
         pass  # requests are logged as JSON by the app
 
 
+class Server(ThreadedHTTPServer):
+    # socketserver's default backlog of 5 resets connections when clients burst (it is 128 on a Lambda).
+    request_queue_size = 128
+
+
 def create_server(app: Chalice, config: Config, host: str, port: int) -> LocalDevServer:
-    """What chalice.local.create_local_server does, with our handler."""
+    """What chalice.local.create_local_server does, with our handler and a real listen backlog."""
     CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
     app.__class__ = CustomLocalChalice
-    return LocalDevServer(app, config, host, port, handler_cls=Handler)
+    return LocalDevServer(app, config, host, port, handler_cls=Handler, server_cls=Server)

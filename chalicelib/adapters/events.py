@@ -13,7 +13,14 @@ from typing import Any
 from chalicelib.adapters import keys as k
 from chalicelib.adapters.dynamo import ConditionFailed, Table, TransactionCancelled, decode_cursor
 from chalicelib.adapters.records import from_item, to_item
-from chalicelib.domain.errors import AlreadyExists, Conflict, FieldError, StaleWrite, ValidationFailed
+from chalicelib.domain.errors import (
+    AlreadyExists,
+    BookingRaced,
+    Conflict,
+    FieldError,
+    StaleWrite,
+    ValidationFailed,
+)
 from chalicelib.domain.models import Event
 from chalicelib.domain.queries import EventQuery
 from chalicelib.domain.time import format_instant
@@ -77,14 +84,18 @@ class EventStore:
 
     # -- writes ---------------------------------------------------------------------------------------
 
-    def create(self, event: Event) -> None:
-        """Put a new event, bump its channel's booking version, claim its external_id, check its sources."""
+    def create(self, event: Event, booking_version: int | None = None) -> None:
+        """Put a new event, bump its channel's booking version, claim its external_id, check its sources.
+
+        With `booking_version`, the write only succeeds if no other booking reached the channel since
+        that version was read (the overlap check was made against it): race-free booking.
+        """
         ops: list[tuple[dict[str, Any], str]] = [
             (
                 {"Put": {"Item": event_item(event), "ConditionExpression": "attribute_not_exists(pk)"}},
                 "event",
             ),
-            (self._bump_channel(event), "/channel_id"),
+            (self._bump_channel(event, booking_version), "channel"),
         ]
         if event.external_id:
             ops.append((self._claim_external(event), "external_id"))
@@ -94,7 +105,7 @@ class EventStore:
         ]
         self._run(ops)
 
-    def update(self, event: Event, previous: Event) -> None:
+    def update(self, event: Event, previous: Event, booking_version: int | None = None) -> None:
         """Replace `previous` (version-checked) with `event`, keeping guards and the channel in step."""
         ops: list[tuple[dict[str, Any], str]] = [
             (
@@ -114,7 +125,7 @@ class EventStore:
             previous.end,
             previous.occupies(),
         ):
-            ops.append((self._bump_channel(event), "/channel_id"))
+            ops.append((self._bump_channel(event, booking_version), "channel"))
         if event.external_id != previous.external_id:
             if previous.external_id:
                 ops.append((self._release_external(previous), "guard"))
@@ -157,13 +168,19 @@ class EventStore:
                 values={":s": seconds},
             )
 
-    def _bump_channel(self, event: Event) -> dict[str, Any]:
+    def _bump_channel(self, event: Event, booking_version: int | None) -> dict[str, Any]:
+        condition, values = "attribute_exists(pk)", {":zero": 0, ":one": 1}
+        if booking_version is not None:
+            condition += " AND (booking_version = :bv" + (
+                " OR attribute_not_exists(booking_version))" if booking_version == 0 else ")"
+            )
+            values[":bv"] = booking_version
         return {
             "Update": {
                 "Key": {"pk": k.collection(event.tenant_id, "CHANNEL"), "sk": event.channel_id},
                 "UpdateExpression": "SET booking_version = if_not_exists(booking_version, :zero) + :one",
-                "ConditionExpression": "attribute_exists(pk)",
-                "ExpressionAttributeValues": {":zero": 0, ":one": 1},
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
             }
         }
 
@@ -212,6 +229,8 @@ class EventStore:
                         for m in missing
                     ]
                 ) from exc
+            if "channel" in failed:
+                raise BookingRaced() from exc  # the caller re-reads the channel: gone, or just busy
             if "event" in failed and len(failed) == 1:
                 raise AlreadyExists("An event with this id exists.") from exc
             if "external_id" in failed:

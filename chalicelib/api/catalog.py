@@ -6,7 +6,17 @@ from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.api.http import Call, Reply, endpoint
-from chalicelib.api.schemas import ChannelList, ChannelOut, PageQuery, SourceList, SourceOut
+from chalicelib.api.schemas import (
+    Availability,
+    AvailabilityQuery,
+    BusyInterval,
+    ChannelList,
+    ChannelOut,
+    FreeInterval,
+    PageQuery,
+    SourceList,
+    SourceOut,
+)
 from chalicelib.domain.inputs import ChannelIn, SourceIn
 from chalicelib.domain.models import Scope
 from chalicelib.services.common import etag
@@ -179,3 +189,27 @@ def patch_source(call: Call) -> Reply:
 def delete_source(call: Call) -> Reply:
     bootstrap.services().sources.delete(call.principal, call.path["source_id"], call.if_match, call.now)
     return Reply(None, 204)
+
+
+@endpoint(
+    bp,
+    "/v1/channels/{channel_id}/availability",
+    "GET",
+    scope=Scope.READ,
+    tag="Channels",
+    summary="Busy and free intervals",
+    query=AvailabilityQuery,
+    response=Availability,
+    errors=(404,),
+    description="Busy intervals include the changeover; free ones are where a new booking fits.",
+)
+def channel_availability(call: Call) -> Reply:
+    busy, free = bootstrap.services().events.availability(
+        call.principal, call.path["channel_id"], call.query.from_, call.query.to
+    )
+    return Reply(
+        Availability(
+            busy=[BusyInterval(start=s, end=e, event_id=i) for s, e, i in busy],
+            free=[FreeInterval(start=s, end=e) for s, e in free],
+        )
+    )

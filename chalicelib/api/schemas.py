@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -330,3 +330,35 @@ class PreviewOccurrence(BaseModel):
 class PreviewOut(BaseModel):
     occurrences: list[PreviewOccurrence]
     truncated: bool
+
+
+# -- availability ---------------------------------------------------------------------------------------
+
+
+class AvailabilityQuery(Query):
+    from_: Instant = Field(alias="from")
+    to: Instant
+
+    @model_validator(mode="after")
+    def _window(self) -> AvailabilityQuery:
+        if self.to <= self.from_:
+            raise ValidationFailed.one("/query/to", "must be after `from`")
+        if self.to - self.from_ > timedelta(days=366):
+            raise ValidationFailed.one("/query/to", "the window may span at most 366 days")
+        return self
+
+
+class BusyInterval(BaseModel):
+    start: Instant
+    end: Instant
+    event_id: str
+
+
+class FreeInterval(BaseModel):
+    start: Instant
+    end: Instant
+
+
+class Availability(BaseModel):
+    busy: list[BusyInterval] = Field(description="bookings widened by the changeover on both sides")
+    free: list[FreeInterval] = Field(description="where a new booking fits")

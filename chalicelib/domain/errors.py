@@ -97,3 +97,10 @@ class StaleWrite(Conflict):
 
 class AlreadyExists(Conflict):
     """A create found its deterministic id taken (idempotent writers treat it as done)."""
+
+
+class BookingRaced(StaleWrite):
+    """Another booking on the channel was written between the overlap check and this write; check again."""
+
+    def __init__(self) -> None:
+        super().__init__("Another booking on this channel was written at the same time; retry.")

@@ -19,7 +19,7 @@ from pydantic import (
 from pydantic import Strict as Exact
 
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.domain.models import MediaLiveDriver, NoopDriver, Scope, Setting, Share
+from chalicelib.domain.models import MediaLiveDriver, NoopDriver, Setting, Share
 from chalicelib.domain.time import Instant
 
 MAX_EVENT_SECONDS = 31 * 24 * 3600
@@ -65,7 +65,14 @@ class TenantIn(Strict):
 
 class KeyIn(Strict):
     name: Name
-    scopes: list[Literal[Scope.READ, Scope.WRITE, Scope.ADMIN]] = Field(min_length=1, max_length=3)
+    scopes: list[Literal["read", "write", "admin"]] = Field(min_length=1, max_length=3)
+
+    @field_validator("scopes")
+    @classmethod
+    def _distinct_scopes(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("lists a scope more than once")
+        return value
 
 
 class WebhookDriverIn(Strict):

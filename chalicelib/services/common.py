@@ -35,10 +35,13 @@ def etag(record: Record) -> str:
 
 
 def check_if_match(if_match: str | None, record: Record) -> None:
-    """Refuse with 412 when `If-Match` names none of the record's current ETags."""
+    """Refuse with 412 when `If-Match` names none of the record's current ETags.
+
+    RFC 9110 compares If-Match strongly: a weak tag (`W/"3"`) never matches.
+    """
     if if_match is None:
         return
-    tags = [t.strip().removeprefix("W/") for t in if_match.split(",")]
+    tags = [t.strip() for t in if_match.split(",")]
     if "*" not in tags and etag(record) not in tags:
         raise PreconditionFailed(f"If-Match {if_match} does not match the current ETag {etag(record)}.")
 

@@ -6,6 +6,8 @@ is written: `_book` is the single place every create, move and restore goes thro
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
@@ -13,13 +15,23 @@ from typing import Any, Protocol
 from chalicelib.adapters import keys as k
 from chalicelib.adapters.events import EventPage, EventStore
 from chalicelib.adapters.records import RecordStore
-from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, StaleWrite, ValidationFailed
+from chalicelib.domain.conflicts import ConflictRef, Slot, availability
+from chalicelib.domain.errors import (
+    BookingConflict,
+    BookingRaced,
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    StaleWrite,
+    ValidationFailed,
+)
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.inputs import EventIn
 from chalicelib.domain.models import Channel, Event, EventState, Principal
 from chalicelib.domain.queries import EventQuery
 from chalicelib.domain.validation import validate
 from chalicelib.services.common import check_if_match, patched
+from chalicelib.services.conflicts import ConflictChecker, suggestion_json
 
 Publish = Callable[[str, dict[str, Any]], None]
 
@@ -42,6 +54,18 @@ class NoAutomation:
 
     def removed(self, event: Event) -> None:
         pass
+
+
+MAX_BOOKING_ATTEMPTS = 8
+
+
+def books_a_slot(event: Event, previous: Event | None) -> bool:
+    """Whether writing `event` takes a slot it did not hold before (so overlaps must be checked)."""
+    if not event.occupies():
+        return False
+    if previous is None or not previous.occupies():
+        return True
+    return (event.channel_id, event.start, event.end) != (previous.channel_id, previous.start, previous.end)
 
 
 ACTIVE = (
@@ -80,6 +104,7 @@ class EventService:
         channels: RecordStore[Channel],
         tenant_max_duration: Callable[[str], int],
         publish: Publish,
+        conflicts: ConflictChecker,
         automation: Automation | None = None,
     ) -> None:
         self.store = store
@@ -87,6 +112,8 @@ class EventService:
         self.tenant_max_duration = tenant_max_duration
         self.publish = publish
         self.automation: Automation = automation or NoAutomation()
+        self.conflicts = conflicts
+        self.conflict_listeners: list[Callable[[Event, list[ConflictRef]], None]] = []
         self._tenant_max_seen: dict[str, int] = {}
 
     # -- reads ----------------------------------------------------------------------------------------
@@ -112,6 +139,16 @@ class EventService:
             else:
                 bound = self.tenant_max_duration(query.tenant_id)
         return self.store.list(query, bound)
+
+    def availability(
+        self, principal: Principal, channel_id: str, start: datetime, end: datetime
+    ) -> tuple[list[tuple[datetime, datetime, str]], list[tuple[datetime, datetime]]]:
+        """Busy (changeover included) and free intervals of a channel within [start, end)."""
+        channel = self.channels.get(principal.tenant_id, channel_id)
+        if channel is None:
+            raise NotFound(f"No channel {channel_id}.")
+        bookings = self.conflicts.bookings(channel, start - channel.changeover, end + channel.changeover)
+        return availability(bookings, start, end, channel.changeover)
 
     def has_future_events(self, channel: Channel, now: datetime) -> bool:
         """Whether the channel still has an event that has not ended and holds its slot."""
@@ -285,14 +322,59 @@ class EventService:
         )
         return updated
 
-    def book(self, event: Event, previous: Event | None, channel: Channel, allow_conflict: bool) -> None:
-        """Write a new or changed booking. The overlap check and the lifecycle run attach here."""
-        self._note_duration(event, channel)
-        if previous is None:
-            self.store.create(event)
-        else:
-            self.store.update(event, previous)
-        self.automation.booked(event, previous)
+    def book(
+        self, event: Event, previous: Event | None, channel: Channel, allow_conflict: bool
+    ) -> list[ConflictRef]:
+        """Write a new or changed booking, refusing overlaps unless `allow_conflict`; returns those allowed.
+
+        Race-free: the overlap check reads the channel's bookings at its `booking_version`, and the write
+        is conditioned on that version in the same transaction, so two overlapping bookings can never both
+        be written. A write that lost only to another booking is checked again.
+        """
+        for attempt in range(MAX_BOOKING_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # spread the retries of a burst
+                channel = self.channel(event.tenant_id, event.channel_id)
+            self._note_duration(event, channel)
+            conflicts: list[ConflictRef] = []
+            version = None
+            if books_a_slot(event, previous):
+                version = channel.booking_version
+                conflicts = self.conflicts.check(channel, [Slot(event.start, event.end)], ignore={event.id})
+                if conflicts and not allow_conflict:
+                    raise BookingConflict(
+                        conflicts=[c.to_json() for c in conflicts],
+                        suggestion=suggestion_json(
+                            self.conflicts.suggest(channel, event.end - event.start, event.start, {event.id})
+                        ),
+                    )
+            try:
+                if previous is None:
+                    self.store.create(event, version)
+                else:
+                    self.store.update(event, previous, version)
+            except BookingRaced:
+                continue
+            self.automation.booked(event, previous)
+            if conflicts:
+                self.conflict_detected(event, conflicts)
+            return conflicts
+        raise Conflict("The channel is taking many bookings at once; retry.")
+
+    def conflict_detected(self, event: Event, conflicts: list[ConflictRef]) -> None:
+        """An allowed overlap was written: tell listeners (schedule summaries) and the bus."""
+        for listener in self.conflict_listeners:
+            listener(event, conflicts)
+        self.publish(
+            "Conflict Detected",
+            {
+                "tenant_id": event.tenant_id,
+                "id": event.id,
+                "channel_id": event.channel_id,
+                "schedule_id": event.schedule_id,
+                "conflicts": [c.to_json() for c in conflicts],
+            },
+        )
 
     def rewrite(self, event: Event, previous: Event) -> None:
         """Write a change that books nothing new (state, deletion, parent) and tell the automation."""

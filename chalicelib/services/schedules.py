@@ -13,7 +13,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.schedules import ScheduleStore
-from chalicelib.domain.errors import AlreadyExists, NotFound, PreconditionFailed, StaleWrite, ValidationFailed
+from chalicelib.domain.conflicts import Booking, ConflictRef, Slot
+from chalicelib.domain.errors import (
+    AlreadyExists,
+    BookingConflict,
+    NotFound,
+    PreconditionFailed,
+    StaleWrite,
+    ValidationFailed,
+)
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.models import Channel, Event, EventState, Principal
 from chalicelib.domain.queries import EventQuery
@@ -34,9 +42,12 @@ from chalicelib.domain.schedules import (
 from chalicelib.domain.time import format_instant, parse_instant
 from chalicelib.domain.validation import validate
 from chalicelib.services.common import check_if_match, patched
+from chalicelib.services.conflicts import suggestion_json
 from chalicelib.services.events import EventService, writable_view
 
 log = logging.getLogger("onair.schedules")
+# Changing any of these moves the series' bookings, so its occurrences are checked again.
+BOOKING_FIELDS = frozenset({"channel_id", "start", "timezone", "duration", "recurrence", "active"})
 Publish = Callable[[str, dict[str, Any]], None]
 WRITABLE = tuple(name for name in ScheduleIn.model_fields if name != "allow_conflict")
 # Materialised events whose start moved this far from their occurrence are looked up one by one.
@@ -46,6 +57,18 @@ NEARBY = timedelta(days=1)
 def schedule_view(schedule: Schedule) -> dict[str, Any]:
     """The fields a client may write, as JSON."""
     return schedule.model_dump(mode="json", include=set(WRITABLE))
+
+
+def summaries(conflicts: list[ConflictRef], occurrence_count: int, own_id: str) -> dict[str, list[str]]:
+    """`conflicting_schedule_ids`: series overlapping any occurrence; `blocked_schedule_ids`: series whose
+    bookings wholly contain every occurrence."""
+    conflicting = sorted({c.schedule_id for c in conflicts if c.schedule_id and c.schedule_id != own_id})
+    blocked_at: dict[str, set[datetime]] = {}
+    for c in conflicts:
+        if c.schedule_id and c.kind == "blocked" and c.occurrence_start is not None:
+            blocked_at.setdefault(c.schedule_id, set()).add(c.occurrence_start)
+    blocked = sorted(s for s, at in blocked_at.items() if len(at) == occurrence_count and s != own_id)
+    return {"conflicting_schedule_ids": conflicting, "blocked_schedule_ids": blocked}
 
 
 def first_instant(schedule: Schedule) -> datetime:
@@ -120,7 +143,10 @@ class ScheduleService:
             limit=body.limit,
         )
         length = timedelta(seconds=body.duration)
-        return [{"start": s, "end": s + length} for s in starts], truncated
+        items = [{"start": s, "end": s + length} for s in starts]
+        if body.channel_id:
+            self.preview_conflicts(principal, body.channel_id, items)
+        return items, truncated
 
     # -- writes ---------------------------------------------------------------------------------------
 
@@ -137,7 +163,9 @@ class ScheduleService:
         require_future(first_instant(schedule), now)
         if not occurrences(schedule, after=None, before=None, limit=1)[0]:
             raise ValidationFailed.one("/recurrence", "produces no occurrences")
+        schedule = self.check_series(schedule, channel, now, body.allow_conflict)
         self.store.create(schedule)
+        self._mark_others(schedule)
         self.materialise(schedule, now)
         self.publish("Schedule Created", {"tenant_id": schedule.tenant_id, "id": schedule.id})
         return schedule
@@ -168,12 +196,15 @@ class ScheduleService:
             )
             if not changes:
                 return current
+            if set(changes) & BOOKING_FIELDS:
+                updated = self.check_series(updated, channel, now, body.allow_conflict)
             try:
                 self.store.replace(updated, current.version)
             except StaleWrite:
                 if if_match is not None:
                     raise PreconditionFailed("The schedule changed since the ETag you sent.") from None
                 continue
+            self._mark_others(updated)
             self.reconcile(updated, now, updated.materialised_until or now, now)
             self._track(updated, updated.materialised_until or now)
             self.publish(
@@ -256,6 +287,13 @@ class ScheduleService:
         moved = {key: exc for key, exc in schedule.exceptions.items() if parse_instant(key) >= at}
         successor = successor.model_copy(update={"exceptions": moved})
         require_future(first_instant(successor), now, "/changes/start")
+        successor = self.check_series(
+            successor,
+            channel,
+            now,
+            body.allow_conflict,
+            replaces=lambda b: b.schedule_id == schedule.id and b.start >= at,
+        )
         ended = schedule.model_copy(
             update={
                 "series_end": at,
@@ -270,6 +308,7 @@ class ScheduleService:
                 continue  # modified occurrences move to the successor with their event
             self._cancel(event, now)
         self.store.create(successor)
+        self._mark_others(successor)
         for _key, exception in moved.items():
             if exception.event_id:
                 self._reparent(schedule.tenant_id, exception.event_id, successor.id, now)
@@ -285,6 +324,102 @@ class ScheduleService:
             },
         )
         return successor
+
+    # -- conflicts ------------------------------------------------------------------------------------
+
+    def check_series(
+        self,
+        schedule: Schedule,
+        channel: Channel,
+        now: datetime,
+        allow_conflict: bool,
+        replaces: Callable[[Booking], bool] | None = None,
+    ) -> Schedule:
+        """Check every occurrence within the conflict horizon against the channel; refuse (409) or record.
+
+        Bookings are the channel's events plus other series' occurrences that are not events yet. Returns
+        the schedule with `conflicting_schedule_ids` and `blocked_schedule_ids` set.
+        """
+        checker = self.events.conflicts
+        found, _ = occurrences(schedule, after=now, before=now + checker.horizon)
+        slots = [Slot(o.start, o.end, o.occurrence_start) for o in found]
+        if not slots:
+            return schedule.model_copy(update={"conflicting_schedule_ids": [], "blocked_schedule_ids": []})
+        extra = self._other_series(schedule, channel, slots[0].start, slots[-1].end + channel.changeover)
+        own = schedule.id
+
+        def excluded(booking: Booking) -> bool:
+            return booking.schedule_id == own or (replaces is not None and replaces(booking))
+
+        conflicts = checker.check(channel, slots, extra=extra, exclude=excluded)
+        if conflicts and not allow_conflict:
+            first = conflicts[0]
+            slot = next(s for s in slots if s.occurrence_start == first.occurrence_start)
+            suggestion = checker.suggest(
+                channel, slot.end - slot.start, slot.start, extra=[b for b in extra if not excluded(b)]
+            )
+            raise BookingConflict(
+                conflicts=[c.to_json() for c in conflicts], suggestion=suggestion_json(suggestion)
+            )
+        return schedule.model_copy(update=summaries(conflicts, len(slots), own))
+
+    def preview_conflicts(self, principal: Principal, channel_id: str, items: list[dict[str, Any]]) -> None:
+        """Add `conflicts` to each previewed occurrence (against the channel's events and series)."""
+        channel = self.events.channel(principal.tenant_id, channel_id)
+        if not items:
+            return
+        slots = [Slot(i["start"], i["end"], i["start"]) for i in items]
+        extra = self._other_series(None, channel, slots[0].start, slots[-1].end + channel.changeover)
+        by_occurrence: dict[datetime, list[dict[str, Any]]] = {}
+        for ref in self.events.conflicts.check(channel, slots, extra=extra):
+            by_occurrence.setdefault(ref.occurrence_start, []).append(ref.to_json())
+        for item in items:
+            item["conflicts"] = by_occurrence.get(item["start"], [])
+
+    def mark_conflict(self, event: Event, conflicts: list[ConflictRef]) -> None:
+        """An allowed overlap was booked (rolling horizon or allow_conflict): record it on both series."""
+        if event.schedule_id is None:
+            return
+        others = {c.schedule_id for c in conflicts if c.schedule_id and c.schedule_id != event.schedule_id}
+        for other in others:
+            self._add_conflict(event.tenant_id, event.schedule_id, other)
+            self._add_conflict(event.tenant_id, other, event.schedule_id)
+
+    def _mark_others(self, schedule: Schedule) -> None:
+        for other in schedule.conflicting_schedule_ids:
+            self._add_conflict(schedule.tenant_id, other, schedule.id)
+
+    def _add_conflict(self, tenant_id: str, schedule_id: str, other: str) -> None:
+        for _ in range(3):
+            schedule = self.store.get(tenant_id, schedule_id)
+            if schedule is None or other in schedule.conflicting_schedule_ids:
+                return
+            updated = schedule.model_copy(
+                update={
+                    "conflicting_schedule_ids": sorted({*schedule.conflicting_schedule_ids, other}),
+                    "version": schedule.version + 1,
+                }
+            )
+            try:
+                self.store.replace(updated, schedule.version)
+                return
+            except StaleWrite:
+                continue
+
+    def _other_series(
+        self, schedule: Schedule | None, channel: Channel, start: datetime, end: datetime
+    ) -> list[Booking]:
+        """Other active series' occurrences on the channel in [start, end) that are not events yet."""
+        found: list[Booking] = []
+        for other in self.store.for_channel(channel.tenant_id, channel.id):
+            if (schedule is not None and other.id == schedule.id) or not other.active:
+                continue
+            # An occurrence that starts up to one duration before `start` can still overlap the window.
+            earliest = start - timedelta(seconds=other.duration)
+            after = max(earliest, other.materialised_until or earliest)
+            occs, _ = occurrences(other, after=after, before=end)
+            found += [Booking(o.event_id, o.start, o.end, other.title, other.id) for o in occs]
+        return found
 
     # -- materialisation ------------------------------------------------------------------------------
 

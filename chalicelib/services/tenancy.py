@@ -55,7 +55,7 @@ class TenancyService:
         return self.store.tenants.list("", limit, cursor)
 
     def create_key(self, principal: Principal, body: KeyIn, now: datetime) -> tuple[ApiKey, str]:
-        key, secret = make_key(principal.tenant_id, body.name, list(body.scopes), now)
+        key, secret = make_key(principal.tenant_id, body.name, [Scope(s) for s in body.scopes], now)
         self.store.put_key(key)
         return key, secret
 
