@@ -2,12 +2,21 @@
 
 from chalice import Chalice
 
-from chalicelib.api import catalog, events, meta, schedules, tenancy
+from chalicelib.api import catalog, events, lifecycle, meta, schedules, tenancy
 from chalicelib.api.routing import add_method_not_allowed
-from chalicelib.jobs import scheduled
+from chalicelib.jobs import scheduled, tasks
 
 app = Chalice(app_name="onair")
 
-for blueprint in (meta.bp, tenancy.bp, catalog.bp, events.bp, schedules.bp, scheduled.bp):
+for blueprint in (
+    meta.bp,
+    tenancy.bp,
+    catalog.bp,
+    events.bp,
+    lifecycle.bp,
+    schedules.bp,
+    scheduled.bp,
+    tasks.bp,
+):
     app.register_blueprint(blueprint)
 add_method_not_allowed(app)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from chalicelib.services.catalog import CatalogService, ChannelService
     from chalicelib.services.events import EventService
     from chalicelib.services.idempotency import IdempotencyService
+    from chalicelib.services.lifecycle import LifecycleService
     from chalicelib.services.schedules import ScheduleService
     from chalicelib.services.tenancy import TenancyService
 
@@ -35,6 +36,7 @@ class Services:
     sources: CatalogService[Source]
     events: EventService
     schedules: ScheduleService
+    lifecycle: LifecycleService
     jobs: dict[str, Callable[[datetime], dict]]
 
 
@@ -48,10 +50,14 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.adapters import keys as k
     from chalicelib.adapters.dynamo import Table
     from chalicelib.adapters.events import EventStore
+    from chalicelib.adapters.history import HistoryStore
     from chalicelib.adapters.idempotency import IdempotencyStore
+    from chalicelib.adapters.lock import ChannelLocks
     from chalicelib.adapters.publisher import EventBridgePublisher
     from chalicelib.adapters.records import RecordStore
+    from chalicelib.adapters.runs import DueRuns
     from chalicelib.adapters.schedules import ScheduleStore
+    from chalicelib.adapters.stepfunctions import Runs
     from chalicelib.adapters.tenancy import TenancyStore
     from chalicelib.domain.models import Channel, Source
     from chalicelib.services.auth import AuthService
@@ -59,6 +65,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.services.conflicts import ConflictChecker
     from chalicelib.services.events import EventService
     from chalicelib.services.idempotency import IdempotencyService
+    from chalicelib.services.lifecycle import LifecycleService
     from chalicelib.services.schedules import ScheduleService
     from chalicelib.services.tenancy import TenancyService
 
@@ -71,6 +78,17 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     checker = ConflictChecker(event_store, settings.conflict_horizon)
     events = EventService(event_store, channel_store, tenancy_store.tenant_max_duration, publish, checker)
     schedules = ScheduleService(ScheduleStore(table), events, publish, settings.horizon)
+    lifecycle = LifecycleService(
+        events,
+        ChannelLocks(table),
+        HistoryStore(table),
+        Runs(settings.state_machine_arn, lambda: aws.client("stepfunctions")),
+        DueRuns(table),
+        publish,
+        clock,
+        settings.run_window,
+    )
+    events.automation = lifecycle  # every booking write now starts, moves or stops the event's run
     events.conflict_listeners.append(schedules.mark_conflict)
     return Services(
         settings=settings,
@@ -82,7 +100,8 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
         sources=source_service(RecordStore(table, Source, lambda t: k.collection(t, "SOURCE")), publish),
         events=events,
         schedules=schedules,
-        jobs={"materialise": schedules.tick},
+        lifecycle=lifecycle,
+        jobs={"materialise": schedules.tick, "lifecycle_runs": lifecycle.start_due_runs},
     )
 
 

@@ -15,6 +15,10 @@ class Settings:
     max_body_bytes: int
     horizon: timedelta
     conflict_horizon: timedelta
+    # The lifecycle state machine; empty means "no runs" (tests and tools that only manage the calendar).
+    state_machine_arn: str = ""
+    # Runs start when an event's provision time is this close (docs/lifecycle.md, "The run window").
+    run_window: timedelta = timedelta(days=7)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -27,4 +31,6 @@ class Settings:
             max_body_bytes=int(env.get("ONAIR_MAX_BODY_BYTES", str(256 * 1024))),
             horizon=timedelta(days=float(env.get("ONAIR_HORIZON_DAYS", "30"))),
             conflict_horizon=timedelta(days=float(env.get("ONAIR_CONFLICT_HORIZON_DAYS", "365"))),
+            state_machine_arn=env.get("ONAIR_STATE_MACHINE_ARN", ""),
+            run_window=timedelta(days=float(env.get("ONAIR_RUN_WINDOW_DAYS", "7"))),
         )

@@ -17,6 +17,7 @@ def main() -> int:
     stack.start()
     print(f"onair is running at {stack.url}", flush=True)
     print(f"API key (operator, admin of tenant 'default'): {stack.api_key}", flush=True)
+    print(f"AWS emulator (moto, for the AWS CLI or SDKs): {stack.emulator.url}", flush=True)
     print(f"Docs: {stack.url}/v1/docs  ·  data lives in memory and is gone when this stops", flush=True)
     stopping = threading.Event()
 

@@ -4,10 +4,27 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 log = logging.getLogger("onair.local.clock")
+
+
+def scheduled_event() -> dict[str, Any]:
+    """The event an EventBridge scheduled rule delivers; Chalice's handler wrapper reads every field."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/onair-local-tick"],
+        "detail": {},
+    }
 
 
 class LocalClock(threading.Thread):
@@ -26,7 +43,7 @@ class LocalClock(threading.Thread):
 
     def tick(self) -> None:
         try:
-            self.handler({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}, None)
+            self.handler(scheduled_event(), None)
         except Exception:
             log.exception("scheduled handler failed")
         self.ticks += 1

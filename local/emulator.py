@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.request
 
 from moto.server import ThreadedMotoServer
@@ -28,6 +29,9 @@ class Emulator:
         self.url = ""
 
     def start(self) -> str:
+        # moto compares Wait TimestampPath instants with naive *local* time: run the process in UTC.
+        os.environ["TZ"] = "UTC"
+        time.tzset()
         self.server.start()
         _, port = self.server.get_host_and_port()
         self.url = f"http://{self.host}:{port}"

@@ -17,6 +17,7 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
+from chalicelib.api.errors import problem
 from chalicelib.api.http import not_found_response
 
 
@@ -35,6 +36,18 @@ class Handler(ChaliceRequestHandler):
     ) -> None:
         self.local_gateway = Gateway(app_object, config)
         BaseHTTPRequestHandler.__init__(self, request, client_address, server)
+
+    def __getattr__(self, name: str) -> Any:
+        # Methods no route takes (TRACE, QUERY, ...): 405 problem+json rather than http.server's bare 501.
+        if name.startswith("do_"):
+            return self._method_not_allowed
+        raise AttributeError(name)
+
+    def _method_not_allowed(self) -> None:
+        response = problem(
+            405, "method-not-allowed", "Method not allowed", f"{self.command} is not supported."
+        )
+        self._send_http_response(405, dict(response.headers), response.body)
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # requests are logged as JSON by the app

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +63,45 @@ def create_all(stage: str, dynamodb: Any, events: Any) -> None:
             )
     for name in bus_names(stage):
         events.create_event_bus(Name=name)
+
+
+ASL = TEMPLATE.parent / "lifecycle.asl.json"
+TASK_FUNCTION = "lifecycle_task"  # the Chalice name of the task Lambda (chalicelib/jobs/tasks.py)
+
+
+def lifecycle_definition(function_arn: str, retry: str | None = None) -> str:
+    """infra/lifecycle.asl.json with the task function substituted, as a deploy does.
+
+    `retry` ("interval,backoff,max_attempts", from ONAIR_LOCAL_RETRY) replaces the driver-error Retry of
+    every task, so tests of failure paths take seconds instead of the production backoff.
+    """
+    definition = json.loads(ASL.read_text().replace("${TaskFunctionArn}", function_arn))
+    if retry:
+        interval, backoff, attempts = (float(part) for part in retry.split(","))
+        for state in definition["States"].values():
+            for rule in state.get("Retry", []):
+                if "DriverError" in rule["ErrorEquals"]:
+                    rule.update(IntervalSeconds=int(interval), BackoffRate=backoff, MaxAttempts=int(attempts))
+    return json.dumps(definition)
+
+
+def create_lifecycle(stage: str, iam: Any, lam: Any, sfn: Any, retry: str | None = None) -> dict[str, str]:
+    """Create the task Lambda (a placeholder zip: the local bridge runs the project's handler) and the
+    lifecycle state machine; returns their ARNs."""
+    role = iam.create_role(
+        RoleName=f"onair-{stage}-lifecycle", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
+    )["Role"]["Arn"]
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("app.py", "def handler(event, context):\n    return event\n")
+    function_arn = lam.create_function(
+        FunctionName=f"onair-{stage}-{TASK_FUNCTION}",
+        Runtime="python3.11",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": archive.getvalue()},
+    )["FunctionArn"]
+    machine_arn = sfn.create_state_machine(
+        name=f"onair-{stage}-lifecycle", definition=lifecycle_definition(function_arn, retry), roleArn=role
+    )["stateMachineArn"]
+    return {"function_arn": function_arn, "state_machine_arn": machine_arn}

@@ -51,12 +51,27 @@ class LocalStack:
 
         from chalicelib import bootstrap
         from chalicelib.adapters import aws
-        from local.resources import create_all
+        from chalicelib.config import Settings
+        from chalicelib.jobs import tasks
+        from local import lambda_bridge
+        from local.resources import create_all, create_lifecycle
 
         aws.reset()
+        stage = Settings.from_env().stage
+        create_all(stage, aws.client("dynamodb"), aws.client("events"))
+        # The state machine exists before the services are built, so they start runs on it; its task
+        # Lambda is a placeholder that the bridge routes to the project's handler in this process.
+        lifecycle = create_lifecycle(
+            stage,
+            aws.client("iam"),
+            aws.client("lambda"),
+            aws.client("stepfunctions"),
+            os.environ.get("ONAIR_LOCAL_RETRY"),
+        )
+        os.environ["ONAIR_STATE_MACHINE_ARN"] = lifecycle["state_machine_arn"]
+        lambda_bridge.route(lifecycle["function_arn"], tasks.handle)
         bootstrap.override(None)
         services = bootstrap.services()
-        create_all(services.settings.stage, aws.client("dynamodb"), aws.client("events"))
         services.tenancy.bootstrap_operator(self.api_key, services.clock())
 
         from app import app

@@ -71,6 +71,18 @@ INDEXES = {
     "ref_by_start": ("g4pk", "g4sk"),
     "deleted_by_start": ("g5pk", "g5sk"),
     "due": ("g6pk", "g6sk"),  # schedules by the instant their next occurrence must be materialised
+    "run_due": ("g7pk", "g7sk"),  # events whose lifecycle run starts later, by provision time
 }
 
 DUE_PK = "DUE"
+RUN_DUE_PK = "RUNDUE"
+
+
+def history_pk(tenant_id: str, event_id: str) -> str:
+    """Partition of one event's lifecycle history (one item per transition, sorted by time)."""
+    return f"T#{tenant_id}#HIST#{event_id}"
+
+
+def run_marker_pk(tenant_id: str) -> str:
+    """Partition of the markers of events whose run is not started yet (outside the run window)."""
+    return f"T#{tenant_id}#RUN"

@@ -362,3 +362,34 @@ class FreeInterval(BaseModel):
 class Availability(BaseModel):
     busy: list[BusyInterval] = Field(description="bookings widened by the changeover on both sides")
     free: list[FreeInterval] = Field(description="where a new booking fits")
+
+
+class ActionIn(BaseModel):
+    """`POST /v1/events/{id}/actions`: the action and its arguments."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: str = Field(
+        description="provision, start, stop, force_stop, publish, unpublish, cancel, extend, set_vod"
+    )
+    seconds: int | None = Field(default=None, gt=0, le=31 * 24 * 3600, description="extend: seconds to add")
+    visibility: Literal["none", "private", "public"] | None = Field(
+        default=None, description="set_vod: the recording's visibility"
+    )
+    reason: str | None = Field(default=None, max_length=1000, description="kept in the history")
+
+
+class HistoryItem(BaseModel):
+    """One lifecycle transition: `from` → `to` at `at`, by `actor` (a key's name or `scheduler`)."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_: EventState = Field(alias="from")
+    to: EventState
+    at: Instant
+    actor: str
+    reason: str | None
+
+
+class HistoryList(BaseModel):
+    items: list[HistoryItem]
