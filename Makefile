@@ -4,7 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint clean
+.PHONY: run test lint clean package deploy bootstrap-key require-bucket
+.PHONY: bench bench-full
+
+# Deploying to AWS (README, "Deploying to AWS"). STAGE is a Chalice stage in .chalice/config.json.
+STAGE ?= prod
+STACK ?= onair-$(STAGE)
+DIST ?= dist
+BUCKET ?=
+ALARM_EMAIL ?=
 
 # Reinstall only when a requirements file changed, so repeated runs start fast.
 $(STAMP): requirements.txt requirements-dev.txt
@@ -22,5 +30,27 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# dist/sam.yaml (chalice package + infra/template.yaml + the inlined ASL) and dist/deployment.zip.
+package: $(STAMP)
+	$(BIN)/python -m infra.package --stage $(STAGE) $(DIST)
+
+require-bucket:
+	@test -n "$(BUCKET)" || { echo "usage: make deploy BUCKET=<s3 bucket> [STACK=$(STACK)] [ALARM_EMAIL=you@example.com]" >&2; exit 2; }
+
+# Uploads dist/ to s3://$(BUCKET) and creates or updates the stack $(STACK) (needs AWS credentials).
+deploy: require-bucket package
+	$(BIN)/python -m infra.deploy --bucket "$(BUCKET)" --stack "$(STACK)" --stage $(STAGE) --alarm-email "$(ALARM_EMAIL)" $(DIST)
+
+# Creates (or replaces) the deployed stack's operator key and prints it once.
+bootstrap-key: $(STAMP)
+	$(BIN)/python -m infra.bootstrap_key --stack "$(STACK)" --stage $(STAGE)
+
+# Benchmarks (README, "Performance"): one table and bench/results.json. Not part of `make test`.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(if $(FULL),--full,)
+
+bench-full: $(STAMP)
+	$(BIN)/python -m bench --full
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache $(DIST)

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_local_stack import KEY, Http, free_port
+from tests.e2e.test_local_stack import KEY, Http, free_port, start_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = 36
@@ -20,21 +16,8 @@ REQUESTS = 36
 @pytest.fixture(scope="module")
 def http():
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "ONAIR_API_KEY": KEY, "ONAIR_TICK_SECONDS": "60"}
-    env.pop("AWS_ENDPOINT_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and "API key" not in (process.stdout.readline() or "API key"):
-        pass
-    client = Http(f"http://127.0.0.1:{port}", KEY)
-    yield client
+    process, _ = start_stack(port, {"ONAIR_TICK_SECONDS": "60"})
+    yield Http(f"http://127.0.0.1:{port}", KEY)
     process.terminate()
     process.wait(timeout=30)
 

@@ -56,10 +56,15 @@ class Http:
         return status, head, json.loads(text) if text and is_json else text
 
 
-@pytest.fixture(scope="module")
-def stack():
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "ONAIR_API_KEY": KEY, "ONAIR_TICK_SECONDS": "1"}
+def start_stack(port: int, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+    """Start `python -m local` on `port` with the test operator key; returns it once it printed its banner."""
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "ONAIR_API_KEY": KEY,
+        "ONAIR_TICK_SECONDS": "1",
+        **(extra_env or {}),
+    }
     env.pop("AWS_ENDPOINT_URL", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "local"],
@@ -81,9 +86,16 @@ def stack():
     else:
         process.kill()
         pytest.fail("local stack did not start:\n" + "".join(banner))
+    return process, "".join(banner)
+
+
+@pytest.fixture(scope="module")
+def stack():
+    port = free_port()
+    process, banner = start_stack(port)
     yield {
         "process": process,
-        "banner": "".join(banner),
+        "banner": banner,
         "http": Http(f"http://127.0.0.1:{port}", KEY),
         "port": port,
     }

@@ -1,0 +1,122 @@
+"""In-process figures: the recurrence preview and the conflict sweep (no AWS at all)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bench.common import Figure, median, timed
+
+ZONE = "Europe/London"  # DST transitions make the UTC conversion do real work
+
+
+def preview(count: int = 10_000, repeats: int = 5) -> Figure:
+    """`ScheduleService.preview` of `count` daily occurrences vs raw dateutil + UTC conversion."""
+    from dateutil.rrule import DAILY, rrule
+
+    from chalicelib.api.schemas import PreviewIn
+    from chalicelib.domain.models import Principal
+    from chalicelib.services.schedules import ScheduleService
+
+    # Without a channel the preview is pure: the stores and the publisher are never touched.
+    service = ScheduleService(None, None, None, timedelta(days=30))  # type: ignore[arg-type]
+    principal = Principal(tenant_id="default", key_id="bench", name="bench", scopes=frozenset())
+    body = PreviewIn(
+        start="2027-01-04T19:30:00",
+        timezone=ZONE,
+        duration=3600,
+        recurrence={"frequency": "daily"},
+        limit=count,
+    )
+    zone = ZoneInfo(ZONE)
+    length = timedelta(seconds=3600)
+
+    def ours() -> None:
+        items, _ = service.preview(principal, body)
+        assert len(items) == count, len(items)
+
+    def raw() -> None:
+        local = rrule(DAILY, dtstart=datetime(2027, 1, 4, 19, 30), count=count)
+        items = []
+        for t in local:
+            s = t.replace(tzinfo=zone).astimezone(UTC)
+            items.append({"start": s, "end": s + length})
+        assert len(items) == count
+
+    ours_t, raw_t = [], []
+    for _ in range(repeats):  # interleaved, so drift hits both alike
+        ours_t.append(timed(ours))
+        raw_t.append(timed(raw))
+    ratio = median(ours_t) / median(raw_t)
+    return Figure(
+        f"preview of {count:,} occurrences (in-process)",
+        "raw dateutil expansion + UTC conversion",
+        f"{median(ours_t) * 1000:.1f} ms vs {median(raw_t) * 1000:.1f} ms",
+        "≤ 2x",
+        ratio <= 2,
+        ratio,
+        {"ours_s": ours_t, "raw_s": raw_t, "count": count},
+    )
+
+
+def weekly_series(years: int = 10) -> list:
+    from chalicelib.domain.conflicts import Slot
+
+    first = datetime(2027, 1, 4, 19, 0, tzinfo=UTC)
+    weeks = years * 52 + years // 7 + 2  # 10 years of Mondays
+    return [Slot(first + timedelta(weeks=w), first + timedelta(weeks=w, hours=1)) for w in range(weeks)]
+
+
+def random_bookings(n: int, years: int = 10, seed: int = 7) -> list:
+    """`n` bookings of 30 to 120 minutes spread over the series' years (they may overlap each other)."""
+    from chalicelib.domain.conflicts import Booking
+
+    rng = random.Random(seed)
+    origin = datetime(2027, 1, 1, tzinfo=UTC)
+    minutes = years * 365 * 24 * 60
+    found = []
+    for i in range(n):
+        start = origin + timedelta(minutes=rng.randrange(minutes))
+        found.append(Booking(f"evt{i:06d}", start, start + timedelta(minutes=rng.choice((30, 60, 90, 120)))))
+    return found
+
+
+def conflict_sweep(
+    sizes: tuple[int, int] = (2_000, 20_000), repeats: int = 5, pair_repeats: int = 1
+) -> Figure:
+    """`find_conflicts` vs `pairwise_conflicts` for a 10-year weekly series against n bookings."""
+    from chalicelib.domain.conflicts import find_conflicts, pairwise_conflicts
+
+    slots = weekly_series()
+    changeover = timedelta(minutes=5)
+    rows = {}
+    for n in sizes:
+        bookings = random_bookings(n)
+        found: list = []
+        sweep_t = []
+        for _ in range(repeats):
+            sweep_t.append(timed(lambda b=bookings, f=found: f.append(find_conflicts(slots, b, changeover))))
+        pair: list = []
+        pair_t = [timed(lambda b=bookings, p=pair: p.append(pairwise_conflicts(slots, b, changeover)))]
+        pair_t += [
+            timed(lambda b=bookings: pairwise_conflicts(slots, b, changeover))
+            for _ in range(pair_repeats - 1)
+        ]
+        assert found[0] == pair[0], "the sweep and the pairwise check disagree"
+        rows[n] = {"sweep_s": median(sweep_t), "pairwise_s": median(pair_t), "conflicts": len(found[0])}
+    small, large = sizes
+    m = len(slots)
+    growth = rows[large]["sweep_s"] / rows[small]["sweep_s"]
+    allowed = (large + m) / (small + m)
+    speedup = rows[large]["pairwise_s"] / rows[large]["sweep_s"]
+    return Figure(
+        f"conflict sweep, 10-year weekly series ({m} slots)",
+        f"naive pairwise at {small:,} and {large:,} bookings",
+        f"{rows[small]['sweep_s'] * 1000:.2f} → {rows[large]['sweep_s'] * 1000:.2f} ms "
+        f"(x{growth:.1f}; n+m x{allowed:.1f}); pairwise {rows[large]['pairwise_s'] * 1000:.0f} ms",
+        "grows ≤ n + m; ≥ 20x faster at 20,000",
+        growth <= allowed and speedup >= 20,
+        speedup,
+        {"slots": m, "by_bookings": rows, "growth": growth, "n_plus_m_growth": allowed, "speedup": speedup},
+    )

@@ -1,0 +1,175 @@
+"""Figures on the real local stack (`python -m local` in a subprocess, as the e2e tests run it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.common import Figure, median
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = "onair_bench-stack-key-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def local_stack():
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "ONAIR_API_KEY": KEY, "ONAIR_TICK_SECONDS": "1"}
+    env.pop("AWS_ENDPOINT_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    emulator, banner = None, []
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            banner.append(line)
+            if "AWS emulator" in line:
+                emulator = line.rsplit(" ", 1)[1].strip()
+            if "Docs:" in line or process.poll() is not None:
+                break
+        if emulator is None or process.poll() is not None:
+            raise RuntimeError("local stack did not start:\n" + "".join(banner))
+        yield f"http://127.0.0.1:{port}", emulator
+    finally:
+        process.terminate()
+        try:
+            process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def call(base: str, method: str, path: str, body: Any = None) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method)
+    request.add_header("Authorization", f"Bearer {KEY}")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def instant(t: datetime | float) -> str:
+    if not isinstance(t, datetime):
+        t = datetime.fromtimestamp(t, UTC)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def create_latency(base: str, emulator: str, count: int) -> Figure:
+    """POST /v1/events vs one raw Query + conditional PutItem, interleaved, on the same table."""
+    import boto3
+
+    from chalicelib.adapters import keys as k
+    from chalicelib.adapters.dynamo import serialize
+    from chalicelib.adapters.events import event_item
+    from chalicelib.domain.ids import new_id
+    from chalicelib.domain.models import Event
+
+    client = boto3.client("dynamodb", endpoint_url=emulator, region_name="us-east-1")
+    table = next(t for t in client.list_tables()["TableNames"] if t.endswith("-main"))
+    channel = call(base, "POST", "/v1/channels", {"name": "Latency"})["id"]
+    first = datetime.now(UTC).replace(microsecond=0, second=0, minute=0) + timedelta(days=30)
+    api_t, raw_t = [], []
+    for i in range(count + 2):  # the first two of each are warm-up
+        start = first + timedelta(hours=2 * i)
+        body = {"title": f"Show {i}", "channel_id": channel, "start": instant(start), "duration": 1800}
+        t = time.perf_counter()
+        call(base, "POST", "/v1/events", body)
+        api = time.perf_counter() - t
+        # The raw baseline: the overlap Query and the guarded write a booking needs at minimum.
+        raw_start = start + timedelta(hours=1)
+        event = Event(
+            id=new_id("evt", raw_start),
+            tenant_id="default",
+            created_at=raw_start,
+            updated_at=raw_start,
+            title=f"Raw {i}",
+            channel_id=channel,
+            start=raw_start,
+            end=raw_start + timedelta(minutes=30),
+        )
+        item = serialize(event_item(event))
+        t = time.perf_counter()
+        client.query(
+            TableName=table,
+            IndexName="channel_by_start",
+            KeyConditionExpression="g2pk = :pk AND g2sk BETWEEN :lo AND :hi",
+            ExpressionAttributeValues=serialize(
+                {
+                    ":pk": k.events_of_channel("default", channel),
+                    ":lo": k.before(raw_start - timedelta(hours=1)),
+                    ":hi": k.before(raw_start + timedelta(minutes=30)),
+                }
+            ),
+            Limit=500,
+        )
+        client.put_item(TableName=table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        raw = time.perf_counter() - t
+        if i >= 2:
+            api_t.append(api)
+            raw_t.append(raw)
+    ratio = median(api_t) / median(raw_t)
+    return Figure(
+        "create-event latency, local stack",
+        "raw Query + conditional PutItem, same emulator and table",
+        f"{median(api_t) * 1000:.1f} ms vs {median(raw_t) * 1000:.1f} ms (median of {count})",
+        "≤ 3x",
+        ratio <= 3,
+        ratio,
+        {"api_s": api_t, "raw_s": raw_t, "table_items_at_end": 2 * (count + 2)},
+    )
+
+
+def lifecycle_accuracy(base: str, count: int) -> Figure:
+    """Auto events a few seconds ahead, one second apart; lateness = first seen `live` minus start."""
+    channels = [
+        call(base, "POST", "/v1/channels", {"name": f"Live {i}", "teardown_delay_seconds": 1})["id"]
+        for i in range(count)
+    ]
+    first = int(time.time()) + 4
+    events = []
+    for i, channel in enumerate(channels):
+        start = first + i
+        body = {"title": "Live", "channel_id": channel, "start": instant(start), "duration": 2}
+        events.append((call(base, "POST", "/v1/events", body)["id"], start))
+    late: dict[str, float] = {}
+    deadline = first + count + 20
+    while len(late) < count and time.time() < deadline:
+        for event_id, start in events:
+            if event_id in late or time.time() < start - 0.5:
+                continue  # poll only the events about to start, so polling stays tight
+            if call(base, "GET", f"/v1/events/{event_id}")["state"] in ("live", "stopped", "completed"):
+                late[event_id] = time.time() - start
+        time.sleep(0.02)
+    lateness = [late.get(e, float("inf")) for e, _ in events]
+    value = median(lateness)
+    return Figure(
+        "lifecycle start accuracy, local stack",
+        f"the event's start ({count} events)",
+        f"median {value:+.3f} s, worst {max(lateness):+.3f} s",
+        "median ≤ 1 s late",
+        value <= 1.0,
+        value / 1.0,
+        {"lateness_s": lateness},
+    )
