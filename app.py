@@ -6,7 +6,7 @@ from chalicelib.api import catalog, events, lifecycle, meta, schedules, tenancy
 from chalicelib.api.routing import add_method_not_allowed
 from chalicelib.jobs import scheduled, tasks
 
-app = Chalice(app_name="onair")
+app = Chalice(app_name="onair", configure_logs=False)  # chalicelib/logs.py formats the logs
 
 for blueprint in (
     meta.bp,

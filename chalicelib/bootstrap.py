@@ -46,6 +46,7 @@ _services: Services | None = None
 
 def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_now) -> Services:
     """Wire the DynamoDB and EventBridge adapters into the services."""
+    from chalicelib import logs
     from chalicelib.adapters import aws
     from chalicelib.adapters import keys as k
     from chalicelib.adapters.dynamo import Table
@@ -69,6 +70,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.services.schedules import ScheduleService
     from chalicelib.services.tenancy import TenancyService
 
+    logs.configure()
     settings = settings or Settings.from_env()
     table = Table(settings.table_name, lambda: aws.client("dynamodb"))
     publish = EventBridgePublisher(settings.bus_name, lambda: aws.client("events")).publish

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -11,6 +12,8 @@ from local.stack import LocalStack, Options
 
 
 def main() -> int:
+    # Locally the per-request JSON lines are opt-in (ONAIR_LOG_LEVEL=INFO make run); warnings always show.
+    os.environ.setdefault("ONAIR_LOG_LEVEL", "WARNING")
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's request log is noise here
     stack = LocalStack(Options.from_env())

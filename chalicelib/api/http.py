@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from urllib.parse import unquote
 from chalice import Blueprint, Response
 from pydantic import BaseModel
 
-from chalicelib import bootstrap
+from chalicelib import bootstrap, logs
 from chalicelib.api.errors import MethodNotAllowed, problem, to_response
 from chalicelib.domain.errors import DomainError, Forbidden, MalformedRequest, NotFound, PayloadTooLarge
 from chalicelib.domain.models import Principal, Scope
@@ -113,15 +114,39 @@ def endpoint(
 
 
 def handle(spec: RouteSpec, fn: Callable[[Call], Reply], request: Any, params: dict[str, str]) -> Response:
-    """Run one request through the shared pipeline; every error becomes problem+json."""
-    services = bootstrap.services()
+    """Run one request through the shared pipeline: errors become problem+json; one JSON log line each."""
+    started = time.perf_counter()
     request_id = _request_id(request)
+    with logs.scope(
+        request_id=request_id,
+        method=spec.method,
+        route=spec.path,
+        event_id=params.get("event_id"),
+        schedule_id=params.get("schedule_id"),
+    ):
+        response = _pipeline(spec, fn, request, params, request_id)
+        response.headers["X-Request-Id"] = request_id
+        log.info(
+            "request",
+            extra={
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            },
+        )
+    return response
+
+
+def _pipeline(
+    spec: RouteSpec, fn: Callable[[Call], Reply], request: Any, params: dict[str, str], request_id: str
+) -> Response:
+    services = bootstrap.services()
     idempotency: tuple[str, str] | None = None
     try:
         raw = _raw_body(request, services.settings.max_body_bytes)
         principal = (
             services.auth.authenticate(_presented_key(request.headers)) if spec.scope else _anonymous()
         )
+        logs.bind(tenant_id=principal.tenant_id or None, key_id=principal.key_id or None)
         if spec.scope and spec.scope not in principal.scopes:
             raise Forbidden(f"This key lacks the `{spec.scope.value}` scope.")
         path = {name: unquote(value) for name, value in params.items()}
@@ -133,20 +158,19 @@ def handle(spec: RouteSpec, fn: Callable[[Call], Reply], request: Any, params: d
         now = services.clock()
         if spec.method == "POST" and spec.scope and request.headers.get("idempotency-key") is not None:
             key = request.headers["idempotency-key"]
-            idempotency = (principal.tenant_id, key)
             replay = services.idempotency.begin(principal.tenant_id, key, _fingerprint(spec, path, raw), now)
             if replay is not None:
                 return _restore(replay)
+            idempotency = (principal.tenant_id, key)
         call = Call(principal, path, query, body, request.headers, content_type, now, request_id)
         response = _render(fn(call))
     except DomainError as error:
         response = to_response(error)
     except Exception:
-        log.exception("unhandled error", extra={"request_id": request_id, "route": spec.path})
+        log.exception("unhandled error")
         response = to_response(RuntimeError())
     if idempotency is not None:
         _settle_idempotency(services, spec, idempotency, response)
-    response.headers["X-Request-Id"] = request_id
     return response
 
 

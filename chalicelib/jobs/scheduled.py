@@ -12,7 +12,7 @@ from typing import Any
 
 from chalice import Blueprint, Rate
 
-from chalicelib import bootstrap
+from chalicelib import bootstrap, logs
 
 log = logging.getLogger("onair.jobs")
 bp = Blueprint(__name__)
@@ -36,4 +36,7 @@ def run_jobs(jobs: dict[str, Job], now: datetime) -> dict[str, Any]:
 def tick(event: Any) -> dict[str, Any]:
     """Entry point of the scheduled rule."""
     services = bootstrap.services()
-    return run_jobs(services.jobs, services.clock())
+    with logs.scope(job="tick"):
+        results = run_jobs(services.jobs, services.clock())
+        log.info("tick", extra={"results": results})
+    return results

@@ -11,14 +11,18 @@ from typing import Any
 
 from chalice import Blueprint
 
-from chalicelib import bootstrap
+from chalicelib import bootstrap, logs
 
 bp = Blueprint(__name__)
 
 
 def handle(payload: dict[str, Any]) -> dict[str, Any]:
     """Run one step for one event: `{step, tenant_id, event_id, version}`."""
-    return bootstrap.services().lifecycle.handle(payload)
+    services = bootstrap.services()
+    with logs.scope(
+        step=payload.get("step"), tenant_id=payload.get("tenant_id"), event_id=payload.get("event_id")
+    ):
+        return services.lifecycle.handle(payload)
 
 
 @bp.lambda_function(name="lifecycle_task")
