@@ -45,6 +45,9 @@ class Automation(Protocol):
     def removed(self, event: Event) -> None:
         """`event` was deleted for good: stop its run."""
 
+    def cancel(self, event: Event, actor: str, reason: str) -> Event | None:
+        """Cancel as the lifecycle does (history, notification, run stopped); None if not handled."""
+
 
 class NoAutomation:
     """Bookings without lifecycle runs (unit tests and tools that only manage the calendar)."""
@@ -54,6 +57,9 @@ class NoAutomation:
 
     def removed(self, event: Event) -> None:
         pass
+
+    def cancel(self, event: Event, actor: str, reason: str) -> Event | None:
+        return None
 
 
 MAX_BOOKING_ATTEMPTS = 8
@@ -375,6 +381,30 @@ class EventService:
                 "conflicts": [c.to_json() for c in conflicts],
             },
         )
+
+    def cancel(self, event: Event, now: datetime, actor: str, reason: str) -> Event:
+        """Cancel an event that has not started: through the lifecycle when there is one."""
+        done = self.automation.cancel(event, actor, reason)
+        if done is not None:
+            return done
+        cancelled = event.model_copy(
+            update={"state": EventState.CANCELLED, "updated_at": now, "version": event.version + 1}
+        )
+        self.rewrite(cancelled, event)
+        self.publish(
+            "Event State Changed",
+            {
+                "tenant_id": event.tenant_id,
+                "id": event.id,
+                "channel_id": event.channel_id,
+                "from": event.state.value,
+                "to": EventState.CANCELLED.value,
+                "at": now,
+                "actor": actor,
+                "reason": reason,
+            },
+        )
+        return cancelled
 
     def rewrite(self, event: Event, previous: Event) -> None:
         """Write a change that books nothing new (state, deletion, parent) and tell the automation."""

@@ -308,6 +308,12 @@ class LifecycleService:
 
     # -- actions ---------------------------------------------------------------------------------------
 
+    def cancel(self, event: Event, actor: str, reason: str) -> Event | None:
+        """Cancel on behalf of the system (a series edit): history line, notification, run stopped."""
+        cancelled = self._transition(event, "cancel", actor, reason)
+        self._stop_runs(event)
+        return cancelled
+
     def act(self, principal: Principal, event_id: str, request: ActionRequest, if_match: str | None) -> Event:
         """Run an API action; 422 for an unknown one, 409 naming the state when it is not allowed."""
         current = self.events.get(principal, event_id)

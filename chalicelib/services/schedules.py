@@ -557,24 +557,12 @@ class ScheduleService:
         """Cancel an event that has not started (the series no longer has it)."""
         if event.state != EventState.SCHEDULED or event.deleted_at is not None:
             return
-        cancelled = event.model_copy(
-            update={"state": EventState.CANCELLED, "updated_at": now, "version": event.version + 1}
-        )
         try:
-            self.events.rewrite(cancelled, event)
+            self.events.cancel(
+                event, now, actor="scheduler", reason="the series no longer has this occurrence"
+            )
         except StaleWrite:
             log.warning("event changed while being cancelled", extra={"event_id": event.id})
-            return
-        self.publish(
-            "Event State Changed",
-            {
-                "tenant_id": event.tenant_id,
-                "id": event.id,
-                "from": event.state,
-                "to": EventState.CANCELLED,
-                "reason": "series changed",
-            },
-        )
 
     def _reparent(self, tenant_id: str, event_id: str, schedule_id: str, now: datetime) -> None:
         event = self.events.store.get(tenant_id, event_id)

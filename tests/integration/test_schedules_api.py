@@ -122,6 +122,8 @@ def test_skipping_an_occurrence_cancels_its_event_and_hides_it(api):
     assert "2027-03-10T09:00:00Z" not in [i["occurrence_start"] for i in items]
     skipped = [e for e in events_of(api, sid) if e["occurrence_start"] == "2027-03-10T09:00:00Z"]
     assert [e["state"] for e in skipped] == ["cancelled"]
+    history = api.get(f"/v1/events/{skipped[0]['id']}/history").data["items"]
+    assert [(h["from"], h["to"], h["actor"]) for h in history] == [("scheduled", "cancelled", "scheduler")]
     assert api.patch(f"/v1/schedules/{sid}", {"title": "Renamed"}).status_code == 200
     assert [e["state"] for e in events_of(api, sid) if e["occurrence_start"] == "2027-03-10T09:00:00Z"] == [
         "cancelled"
