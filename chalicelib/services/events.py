@@ -39,8 +39,11 @@ Publish = Callable[[str, dict[str, Any]], None]
 class Automation(Protocol):
     """What the lifecycle automation hears about bookings; every write of an event goes through it."""
 
-    def booked(self, event: Event, previous: Event | None) -> None:
-        """`event` was written (created when `previous` is None): start, restart or stop its run."""
+    def booked(self, event: Event, previous: Event | None, channel: Channel | None = None) -> None:
+        """`event` was written (created when `previous` is None): start, restart or stop its run.
+
+        `channel` is the event's channel when the caller has just read it (saves the automation a read).
+        """
 
     def removed(self, event: Event) -> None:
         """`event` was deleted for good: stop its run."""
@@ -52,7 +55,7 @@ class Automation(Protocol):
 class NoAutomation:
     """Bookings without lifecycle runs (unit tests and tools that only manage the calendar)."""
 
-    def booked(self, event: Event, previous: Event | None) -> None:
+    def booked(self, event: Event, previous: Event | None, channel: Channel | None = None) -> None:
         pass
 
     def removed(self, event: Event) -> None:
@@ -361,7 +364,7 @@ class EventService:
                     self.store.update(event, previous, version)
             except BookingRaced:
                 continue
-            self.automation.booked(event, previous)
+            self.automation.booked(event, previous, channel)
             if conflicts:
                 self.conflict_detected(event, conflicts)
             return conflicts

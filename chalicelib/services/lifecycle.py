@@ -148,10 +148,10 @@ class LifecycleService:
 
     # -- the Automation protocol: runs follow bookings ------------------------------------------------
 
-    def booked(self, event: Event, previous: Event | None) -> None:
+    def booked(self, event: Event, previous: Event | None, channel: Channel | None = None) -> None:
         """Start, restart or stop the event's run after a write; never fails the write itself."""
         try:
-            self._follow(event, previous)
+            self._follow(event, previous, channel)
         except Exception:
             log.exception("could not update the lifecycle run", extra={"event_id": event.id})
 
@@ -163,10 +163,11 @@ class LifecycleService:
         except Exception:
             log.exception("could not stop the lifecycle run", extra={"event_id": event.id})
 
-    def _follow(self, event: Event, previous: Event | None) -> None:
+    def _follow(self, event: Event, previous: Event | None, channel: Channel | None) -> None:
         if not self.runs.enabled:
             return
-        channel = self.events.channels.get(event.tenant_id, event.channel_id)
+        if channel is None or channel.id != event.channel_id:
+            channel = self.events.channels.get(event.tenant_id, event.channel_id)
         before = run_id(previous, channel) if channel and previous and runnable(previous) else None
         after = run_id(event, channel) if channel and runnable(event) else None
         if before == after:
