@@ -90,27 +90,33 @@ def find_conflicts(
     # Index n is the sentinel: nxt[n] is the head, prv[n] the tail.
     nxt = [n] * (n + 1)
     prv = [n] * (n + 1)
-    by_end: list[tuple[datetime, int]] = []
+    # Plain numbers, computed once: comparing and heaping floats is much cheaper than datetimes, and it
+    # keeps the work per booking constant as the channel grows (no datetime per comparison).
+    gap = changeover.total_seconds()
+    starts = [b.start.timestamp() for b in ordered]
+    ends = [b.end.timestamp() + gap for b in ordered]
+    by_end: list[tuple[float, int]] = []
     pointer = 0
     result: list[ConflictRef] = []
     for slot in ordered_slots:
+        slot_start = slot.start.timestamp()
         # Join every booking starting early enough to reach this slot. A later slot may end sooner
         # than an earlier one, so some joined bookings need not reach it: the walk below stops there.
-        reach = slot.end + changeover
-        while pointer < n and ordered[pointer].start < reach:
+        reach = slot.end.timestamp() + gap
+        while pointer < n and starts[pointer] < reach:
             tail = prv[n]
             nxt[tail], prv[pointer], nxt[pointer], prv[n] = pointer, tail, n, pointer
-            heapq.heappush(by_end, (ordered[pointer].end + changeover, pointer))
+            heapq.heappush(by_end, (ends[pointer], pointer))
             pointer += 1
         # Slots come in start order, so a booking that ends (plus changeover) by this slot's start
         # cannot conflict with any later slot either: unlinking it for good is safe.
-        while by_end and by_end[0][0] <= slot.start:
+        while by_end and by_end[0][0] <= slot_start:
             _, gone = heapq.heappop(by_end)
             nxt[prv[gone]], prv[nxt[gone]] = nxt[gone], prv[gone]
         # Every linked booking now ends late enough; those that also start early enough form a
         # prefix of the start-ordered list, so the walk costs only the conflicts it reports.
         i = nxt[n]
-        while i != n and ordered[i].start < reach:
+        while i != n and starts[i] < reach:
             result.append(_ref(slot, ordered[i]))
             i = nxt[i]
     return result
