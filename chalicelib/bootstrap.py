@@ -92,6 +92,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     )
     events.automation = lifecycle  # every booking write now starts, moves or stops the event's run
     events.conflict_listeners.append(schedules.mark_conflict)
+    events.release_listeners.append(schedules.released)
     return Services(
         settings=settings,
         clock=clock,

@@ -6,6 +6,7 @@ is written: `_book` is the single place every create, move and restore goes thro
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -33,6 +34,7 @@ from chalicelib.domain.validation import validate
 from chalicelib.services.common import check_if_match, patched
 from chalicelib.services.conflicts import ConflictChecker, suggestion_json
 
+log = logging.getLogger("onair.events")
 Publish = Callable[[str, dict[str, Any]], None]
 
 
@@ -123,6 +125,8 @@ class EventService:
         self.automation: Automation = automation or NoAutomation()
         self.conflicts = conflicts
         self.conflict_listeners: list[Callable[[Event, list[ConflictRef]], None]] = []
+        # Told when an event stops holding a slot (cancelled, deleted, moved): overlaps may have gone.
+        self.release_listeners: list[Callable[[Event, datetime], None]] = []
         self._tenant_max_seen: dict[str, int] = {}
 
     # -- reads ----------------------------------------------------------------------------------------
@@ -235,6 +239,8 @@ class EventService:
             if hard:
                 self.store.delete(current)
                 self.automation.removed(current)
+                if current.occupies():
+                    self.released(current, now)
             elif current.deleted_at is None:
                 deleted = current.model_copy(
                     update={"deleted_at": now, "updated_at": now, "version": current.version + 1}
@@ -365,6 +371,16 @@ class EventService:
             except BookingRaced:
                 continue
             self.automation.booked(event, previous, channel)
+            if (
+                previous is not None
+                and previous.occupies()
+                and (
+                    not event.occupies()
+                    or (event.channel_id, event.start, event.end)
+                    != (previous.channel_id, previous.start, previous.end)
+                )
+            ):
+                self.released(previous, event.updated_at)
             if conflicts:
                 self.conflict_detected(event, conflicts)
             return conflicts
@@ -389,6 +405,7 @@ class EventService:
         """Cancel an event that has not started: through the lifecycle when there is one."""
         done = self.automation.cancel(event, actor, reason)
         if done is not None:
+            self.released(event, now)
             return done
         cancelled = event.model_copy(
             update={"state": EventState.CANCELLED, "updated_at": now, "version": event.version + 1}
@@ -413,6 +430,16 @@ class EventService:
         """Write a change that books nothing new (state, deletion, parent) and tell the automation."""
         self.store.update(event, previous)
         self.automation.booked(event, previous)
+        if previous.occupies() and not event.occupies():
+            self.released(previous, event.updated_at)
+
+    def released(self, event: Event, now: datetime) -> None:
+        """`event`'s old slot is free: tell the listeners (schedule summaries); never fails the write."""
+        for listener in self.release_listeners:
+            try:
+                listener(event, now)
+            except Exception:
+                log.exception("a release listener failed", extra={"event_id": event.id})
 
     def _note_duration(self, event: Event, channel: Channel) -> None:
         """Keep the channel's and tenant's longest-booking marks (they bound window queries) up to date."""

@@ -376,6 +376,7 @@ class LifecycleService:
                     reason = "; ".join(filter(None, [reason, f"driver: {error.reason}"]))
             cancelled = self._transition(event, "cancel", actor, reason)
             self._stop_runs(event)
+            self.events.released(event, cancelled.updated_at)  # its slot is free: overlaps may be gone
             return cancelled
         if action in ("publish", "unpublish"):
             return self._edit(event, {"published": transition.published})

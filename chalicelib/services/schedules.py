@@ -165,7 +165,7 @@ class ScheduleService:
             raise ValidationFailed.one("/recurrence", "produces no occurrences")
         schedule = self.check_series(schedule, channel, now, body.allow_conflict)
         self.store.create(schedule)
-        self._mark_others(schedule)
+        self._sync_partners(schedule, set())
         self.materialise(schedule, now)
         self.publish("Schedule Created", {"tenant_id": schedule.tenant_id, "id": schedule.id})
         return schedule
@@ -204,7 +204,7 @@ class ScheduleService:
                 if if_match is not None:
                     raise PreconditionFailed("The schedule changed since the ETag you sent.") from None
                 continue
-            self._mark_others(updated)
+            self._sync_partners(updated, set(current.conflicting_schedule_ids))
             self.reconcile(updated, now, updated.materialised_until or now, now)
             self._track(updated, updated.materialised_until or now)
             self.publish(
@@ -223,6 +223,8 @@ class ScheduleService:
             raise PreconditionFailed("The schedule changed while it was being deleted; retry.") from None
         for event in self._future_events(schedule, now):
             self._cancel(event, now)
+        for other in schedule.conflicting_schedule_ids:  # a deleted series overlaps nothing any more
+            self._set_conflict(schedule.tenant_id, other, schedule.id, False)
         self.publish("Schedule Deleted", {"tenant_id": schedule.tenant_id, "id": schedule.id})
 
     def patch_occurrence(
@@ -308,7 +310,7 @@ class ScheduleService:
                 continue  # modified occurrences move to the successor with their event
             self._cancel(event, now)
         self.store.create(successor)
-        self._mark_others(successor)
+        self._sync_partners(successor, set())
         for _key, exception in moved.items():
             if exception.event_id:
                 self._reparent(schedule.tenant_id, exception.event_id, successor.id, now)
@@ -385,26 +387,63 @@ class ScheduleService:
             self._add_conflict(event.tenant_id, event.schedule_id, other)
             self._add_conflict(event.tenant_id, other, event.schedule_id)
 
-    def _mark_others(self, schedule: Schedule) -> None:
-        for other in schedule.conflicting_schedule_ids:
-            self._add_conflict(schedule.tenant_id, other, schedule.id)
+    def released(self, event: Event, now: datetime) -> None:
+        """A series' event stopped holding its slot (cancelled, deleted, moved): its overlaps may be gone."""
+        if event.schedule_id is None:
+            return
+        schedule = self.store.get(event.tenant_id, event.schedule_id)
+        if schedule is not None and schedule.conflicting_schedule_ids:  # nothing to shrink otherwise
+            self.refresh_summaries(schedule, now)
+
+    def refresh_summaries(self, schedule: Schedule, now: datetime) -> Schedule:
+        """Recompute a series' conflicting/blocked ids from the bookings as they are, on both sides."""
+        channel = self.events.channels.get(schedule.tenant_id, schedule.channel_id)
+        if channel is None:
+            return schedule
+        fresh = self.check_series(schedule, channel, now, allow_conflict=True)
+        summary = ("conflicting_schedule_ids", "blocked_schedule_ids")
+        if all(getattr(fresh, f) == getattr(schedule, f) for f in summary):
+            return schedule
+        updated = self._update(schedule, {f: getattr(fresh, f) for f in summary}) or schedule
+        self._sync_partners(fresh, set(schedule.conflicting_schedule_ids))
+        return updated
+
+    def _sync_partners(self, schedule: Schedule, before: set[str]) -> None:
+        """Overlap is mutual: series that now overlap list this one, series that no longer do drop it."""
+        after = set(schedule.conflicting_schedule_ids)
+        for other in after:
+            self._set_conflict(schedule.tenant_id, other, schedule.id, True)
+        for other in before - after:
+            self._set_conflict(schedule.tenant_id, other, schedule.id, False)
 
     def _add_conflict(self, tenant_id: str, schedule_id: str, other: str) -> None:
+        self._set_conflict(tenant_id, schedule_id, other, True)
+
+    def _set_conflict(self, tenant_id: str, schedule_id: str, other: str, present: bool) -> None:
+        """Add `other` to (or drop it from) a series' conflicting ids (and its blocked ids when dropped)."""
+        schedule = self.store.get(tenant_id, schedule_id)
+        if schedule is None or (other in schedule.conflicting_schedule_ids) == present:
+            return
+        ids = set(schedule.conflicting_schedule_ids)
+        ids = ids | {other} if present else ids - {other}
+        fields: dict[str, Any] = {"conflicting_schedule_ids": sorted(ids)}
+        if not present:
+            fields["blocked_schedule_ids"] = [s for s in schedule.blocked_schedule_ids if s != other]
+        self._update(schedule, fields)
+
+    def _update(self, schedule: Schedule, fields: dict[str, Any]) -> Schedule | None:
+        """Write summary fields, re-reading on a concurrent change (they are derived, so last writer wins)."""
         for _ in range(3):
-            schedule = self.store.get(tenant_id, schedule_id)
-            if schedule is None or other in schedule.conflicting_schedule_ids:
-                return
-            updated = schedule.model_copy(
-                update={
-                    "conflicting_schedule_ids": sorted({*schedule.conflicting_schedule_ids, other}),
-                    "version": schedule.version + 1,
-                }
-            )
+            updated = schedule.model_copy(update={**fields, "version": schedule.version + 1})
             try:
                 self.store.replace(updated, schedule.version)
-                return
+                return updated
             except StaleWrite:
-                continue
+                reread = self.store.get(schedule.tenant_id, schedule.id)
+                if reread is None:
+                    return None
+                schedule = reread
+        return None
 
     def _other_series(
         self, schedule: Schedule | None, channel: Channel, start: datetime, end: datetime

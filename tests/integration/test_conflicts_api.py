@@ -239,3 +239,64 @@ def test_preview_with_a_channel_shows_conflicts_per_occurrence(api):
     assert response.status_code == 200, response.data
     conflicts = [[c["event_id"] for c in o["conflicts"]] for o in response.data["occurrences"]]
     assert conflicts == [[], [blocker["id"]], []]
+
+
+def test_summaries_shrink_when_the_overlap_goes_away(api):
+    ch = make_channel(api)
+    weekly = {"frequency": "weekly", "days": ["TUE"]}
+    a = api.post(
+        "/v1/schedules",
+        {
+            "title": "A",
+            "channel_id": ch,
+            "start": "2027-03-02T10:00:00",
+            "duration": 3600,
+            "recurrence": weekly,
+        },
+    ).data
+    b = api.post(
+        "/v1/schedules",
+        {
+            "title": "B",
+            "channel_id": ch,
+            "start": "2027-03-02T10:30:00",
+            "duration": 3600,
+            "recurrence": weekly,
+            "allow_conflict": True,
+        },
+    ).data
+    assert b["conflicting_schedule_ids"] == [a["id"]]
+    assert api.get(f"/v1/schedules/{a['id']}").data["conflicting_schedule_ids"] == [b["id"]]
+    # B moves to the afternoon: no occurrence overlaps any more, on either side.
+    moved = api.patch(f"/v1/schedules/{b['id']}", {"start": "2027-03-02T14:00:00"})
+    assert moved.status_code == 200, moved.data
+    assert moved.data["conflicting_schedule_ids"] == []
+    assert api.get(f"/v1/schedules/{a['id']}").data["conflicting_schedule_ids"] == []
+
+
+def test_cancelling_the_overlapping_events_clears_the_mark(api):
+    ch = make_channel(api)
+    a = api.post(
+        "/v1/schedules",
+        {
+            "title": "A",
+            "channel_id": ch,
+            "start": "2027-03-02T10:00:00",
+            "duration": 3600,
+            "recurrence": {"frequency": "weekly", "count": 2},
+        },
+    ).data
+    b = api.post(
+        "/v1/schedules",
+        {
+            "title": "B",
+            "channel_id": ch,
+            "start": "2027-03-02T10:30:00",
+            "duration": 600,
+            "recurrence": {"frequency": "weekly", "count": 2},
+            "allow_conflict": True,
+        },
+    ).data
+    assert api.get(f"/v1/schedules/{a['id']}").data["conflicting_schedule_ids"] == [b["id"]]
+    assert api.delete(f"/v1/schedules/{b['id']}").status_code == 204  # cancels B's future events
+    assert api.get(f"/v1/schedules/{a['id']}").data["conflicting_schedule_ids"] == []
