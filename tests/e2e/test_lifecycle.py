@@ -7,11 +7,8 @@ a second, so the failure path takes seconds (see docs/lifecycle.md).
 from __future__ import annotations
 
 import json
-import os
 import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.e2e.test_local_stack import ROOT, Http, free_port
+from tests.e2e.test_local_stack import Http, free_port, start_stack
 
 KEY = "onair_e2e-lifecycle-key-0123456789"
 LATENESS: list[float] = []
@@ -29,36 +26,8 @@ LATENESS: list[float] = []
 @pytest.fixture(scope="module")
 def stack():
     port = free_port()
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "ONAIR_API_KEY": KEY,
-        "ONAIR_TICK_SECONDS": "1",
-        "ONAIR_LOCAL_RETRY": "1,1,1",
-    }
-    env.pop("AWS_ENDPOINT_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    banner, emulator = [], None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        banner.append(line)
-        if "AWS emulator" in line:
-            emulator = line.rsplit(" ", 1)[1].strip()
-        if "Docs:" in line:
-            break
-        if process.poll() is not None:
-            pytest.fail("local stack exited:\n" + "".join(banner) + process.stdout.read())
-    else:
-        process.kill()
-        pytest.fail("local stack did not start:\n" + "".join(banner))
+    process, banner = start_stack(port, {"ONAIR_LOCAL_RETRY": "1,1,1"}, key=KEY)
+    emulator = next(line.rsplit(" ", 1)[1].strip() for line in banner.splitlines() if "AWS emulator" in line)
     yield {"http": Http(f"http://127.0.0.1:{port}", KEY), "emulator": emulator}
     process.terminate()
     process.communicate(timeout=30)

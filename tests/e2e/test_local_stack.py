@@ -56,12 +56,14 @@ class Http:
         return status, head, json.loads(text) if text and is_json else text
 
 
-def start_stack(port: int, extra_env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
-    """Start `python -m local` on `port` with the test operator key; returns it once it printed its banner."""
+def start_stack(
+    port: int, extra_env: dict[str, str] | None = None, key: str = KEY
+) -> tuple[subprocess.Popen, str]:
+    """Start `python -m local` on `port` with an operator key; returns it once it printed its whole banner."""
     env = {
         **os.environ,
         "PORT": str(port),
-        "ONAIR_API_KEY": KEY,
+        "ONAIR_API_KEY": key,
         "ONAIR_TICK_SECONDS": "1",
         **(extra_env or {}),
     }
@@ -79,7 +81,7 @@ def start_stack(port: int, extra_env: dict[str, str] | None = None) -> tuple[sub
     while time.monotonic() < deadline:
         line = process.stdout.readline()
         banner.append(line)
-        if "API key" in line:
+        if "Docs:" in line:  # the banner's last line
             break
         if process.poll() is not None:
             pytest.fail("local stack exited:\n" + "".join(banner) + process.stdout.read())

@@ -6,7 +6,7 @@ Every error answer is RFC 9457 problem+json; each table row says what a user wou
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,46 +20,9 @@ START = "2027-03-02T10:00:00Z"  # the test clock is 2027-03-01T08:00Z, so this i
 # -- fixtures -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def moto_tables() -> Iterator[dict[str, list[str]]]:
-    """One in-memory AWS with onair's tables for the whole module, built as tests/conftest.py builds it.
-
-    Yields each table's key attribute names.
-    """
-    from moto import mock_aws
-
-    from chalicelib.adapters import aws as aws_clients
-    from local.resources import create_all
-
-    with mock_aws():
-        aws_clients.reset()
-        db = aws_clients.client("dynamodb")
-        create_all("test", db, aws_clients.client("events"))
-        yield {
-            name: [k["AttributeName"] for k in db.describe_table(TableName=name)["Table"]["KeySchema"]]
-            for name in db.list_tables()["TableNames"]
-        }
-        aws_clients.reset()
-
-
 @pytest.fixture
-def aws(moto_tables: dict[str, list[str]]) -> None:
-    """Overrides conftest's `aws`: the module's tables, emptied, instead of a new moto per test.
-
-    A fresh stack costs ~0.3 s a test (minutes for these tables), and a shared, growing table is
-    worse: moto deep-copies the whole table on every transaction. Emptying a few items is cheap.
-    """
-    from chalicelib.adapters import aws as aws_clients
-
-    db = aws_clients.client("dynamodb")
-    for name, keys in moto_tables.items():
-        names = {f"#k{i}": key for i, key in enumerate(keys)}
-        found = db.scan(TableName=name, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names)
-        assert "LastEvaluatedKey" not in found, "a test wrote more than one scan page; empty it in pages"
-        items = found["Items"]
-        for start in range(0, len(items), 25):
-            batch = [{"DeleteRequest": {"Key": item}} for item in items[start : start + 25]]
-            db.batch_write_item(RequestItems={name: batch})
+def aws(emptied_tables: None) -> None:
+    """The module's tables, emptied before each test (tests/integration/conftest.py), not a new moto."""
 
 
 @pytest.fixture

@@ -1,0 +1,49 @@
+"""Fixtures for integration tests that share one moto per module (opt in by overriding `aws`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def moto_tables() -> Iterator[dict[str, list[str]]]:
+    """One in-memory AWS with onair's tables for the whole module, built as tests/conftest.py builds it.
+
+    Yields each table's key attribute names.
+    """
+    from moto import mock_aws
+
+    from chalicelib.adapters import aws as aws_clients
+    from local.resources import create_all
+
+    with mock_aws():
+        aws_clients.reset()
+        db = aws_clients.client("dynamodb")
+        create_all("test", db, aws_clients.client("events"))
+        yield {
+            name: [k["AttributeName"] for k in db.describe_table(TableName=name)["Table"]["KeySchema"]]
+            for name in db.list_tables()["TableNames"]
+        }
+        aws_clients.reset()
+
+
+@pytest.fixture
+def emptied_tables(moto_tables: dict[str, list[str]]) -> None:
+    """The module's tables, emptied: a module overrides conftest's `aws` with this instead of a new moto.
+
+    A fresh stack costs ~0.3 s a test (minutes for these tables), and a shared, growing table is
+    worse: moto deep-copies the whole table on every transaction. Emptying a few items is cheap.
+    """
+    from chalicelib.adapters import aws as aws_clients
+
+    db = aws_clients.client("dynamodb")
+    for name, keys in moto_tables.items():
+        names = {f"#k{i}": key for i, key in enumerate(keys)}
+        found = db.scan(TableName=name, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names)
+        assert "LastEvaluatedKey" not in found, "a test wrote more than one scan page; empty it in pages"
+        items = found["Items"]
+        for start in range(0, len(items), 25):
+            batch = [{"DeleteRequest": {"Key": item}} for item in items[start : start + 25]]
+            db.batch_write_item(RequestItems={name: batch})
