@@ -6,7 +6,8 @@ Index choice for listings and why a window listing is one bounded Query are in d
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -241,6 +242,16 @@ class EventStore:
             raise StaleWrite() from exc
 
     # -- reads ----------------------------------------------------------------------------------------
+
+    def iterate(self, query: EventQuery, bound_seconds: int = 0) -> Iterator[Event]:
+        """Every event the query matches, page after page (one Query each, read lazily)."""
+        cursor = None
+        while True:
+            page = self.list(replace(query, cursor=cursor), bound_seconds)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
 
     def list(self, query: EventQuery, bound_seconds: int = 0) -> EventPage:
         """One Query for one page. `bound_seconds` is the longest booking in scope (window listings)."""

@@ -27,24 +27,10 @@ class ConflictChecker:
 
     def bookings(self, channel: Channel, start: datetime, end: datetime) -> list[Booking]:
         """The channel's bookings overlapping [start, end); cancelled, failed, deleted ones free theirs."""
-        found: list[Booking] = []
-        cursor = None
-        while True:
-            page = self.events.list(
-                EventQuery(
-                    tenant_id=channel.tenant_id,
-                    channel_id=channel.id,
-                    start_from=start,
-                    to=end,
-                    limit=500,
-                    cursor=cursor,
-                ),
-                channel.max_event_seconds,
-            )
-            found += [as_booking(e) for e in page.items if e.occupies()]
-            if page.next_cursor is None:
-                return found
-            cursor = page.next_cursor
+        query = EventQuery(
+            tenant_id=channel.tenant_id, channel_id=channel.id, start_from=start, to=end, limit=500
+        )
+        return [as_booking(e) for e in self.events.iterate(query, channel.max_event_seconds) if e.occupies()]
 
     def check(
         self,

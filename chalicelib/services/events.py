@@ -165,25 +165,10 @@ class EventService:
 
     def has_future_events(self, channel: Channel, now: datetime) -> bool:
         """Whether the channel still has an event that has not ended and holds its slot."""
-        cursor = None
-        while True:
-            page = self.store.list(
-                EventQuery(
-                    tenant_id=channel.tenant_id,
-                    channel_id=channel.id,
-                    start_from=now,
-                    states=ACTIVE,
-                    limit=100,
-                    cursor=cursor,
-                )
-            )
-            if page.items:
-                return True
-            if page.next_cursor is None:
-                return False
-            cursor = page.next_cursor
-
-    # -- writes ---------------------------------------------------------------------------------------
+        query = EventQuery(
+            tenant_id=channel.tenant_id, channel_id=channel.id, start_from=now, states=ACTIVE, limit=100
+        )
+        return next(self.store.iterate(query), None) is not None
 
     def create(self, principal: Principal, body: EventIn, now: datetime) -> Event:
         channel = self.channel(principal.tenant_id, body.channel_id)

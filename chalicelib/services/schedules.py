@@ -634,43 +634,20 @@ class ScheduleService:
 
     def _events_near(self, schedule: Schedule, start: datetime, end: datetime) -> dict[str, Event]:
         """The schedule's live events starting within a day of [start, end), by id (paged Queries)."""
-        found: dict[str, Event] = {}
-        cursor = None
-        while True:
-            page = self.events.store.list(
-                EventQuery(
-                    tenant_id=schedule.tenant_id,
-                    schedule_id=schedule.id,
-                    start_from=start - NEARBY,
-                    to=end + NEARBY,
-                    limit=500,
-                    cursor=cursor,
-                )
-            )
-            found.update((e.id, e) for e in page.items)
-            if page.next_cursor is None:
-                return found
-            cursor = page.next_cursor
+        query = EventQuery(
+            tenant_id=schedule.tenant_id,
+            schedule_id=schedule.id,
+            start_from=start - NEARBY,
+            to=end + NEARBY,
+            limit=500,
+        )
+        return {e.id: e for e in self.events.store.iterate(query)}
 
     def _future_events(self, schedule: Schedule, since: datetime) -> list[Event]:
         """The schedule's live events starting at or after `since`."""
-        found: list[Event] = []
-        cursor = None
-        while True:
-            # With no bound the key condition is start >= since (the filter end > since then always holds).
-            page = self.events.store.list(
-                EventQuery(
-                    tenant_id=schedule.tenant_id,
-                    schedule_id=schedule.id,
-                    start_from=since,
-                    limit=500,
-                    cursor=cursor,
-                )
-            )
-            found += page.items
-            if page.next_cursor is None:
-                return found
-            cursor = page.next_cursor
+        # With no bound the key condition is start >= since (the filter end > since then always holds).
+        query = EventQuery(tenant_id=schedule.tenant_id, schedule_id=schedule.id, start_from=since, limit=500)
+        return list(self.events.store.iterate(query))
 
     def _track(self, schedule: Schedule, materialised_until: datetime) -> None:
         """Record progress; the schedule is next due when its next occurrence enters the horizon."""
