@@ -9,23 +9,17 @@ from __future__ import annotations
 import json
 import sys
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.common import DynamoCounter, Figure
+from bench.stack import call
 
 KEY = "onair_bench-roundtrips-key-0123456789"
 
 
 def http(base: str, method: str, path: str, body: Any = None) -> dict[str, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method)
-    request.add_header("Authorization", f"Bearer {KEY}")
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read() or b"{}")
+    return call(base, method, path, body, key=KEY)
 
 
 def instant(t: datetime) -> str:

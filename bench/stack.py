@@ -60,10 +60,11 @@ def local_stack():
             process.kill()
 
 
-def call(base: str, method: str, path: str, body: Any = None) -> dict[str, Any]:
+def call(base: str, method: str, path: str, body: Any = None, key: str = KEY) -> dict[str, Any]:
+    """One JSON request to a local stack with an API key; the decoded body."""
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(base + path, data=data, method=method)
-    request.add_header("Authorization", f"Bearer {KEY}")
+    request.add_header("Authorization", f"Bearer {key}")
     if data is not None:
         request.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(request, timeout=30) as response:
