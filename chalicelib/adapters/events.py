@@ -8,12 +8,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters import keys as k
 from chalicelib.adapters.dynamo import ConditionFailed, Table, TransactionCancelled, decode_cursor
 from chalicelib.adapters.records import from_item, to_item
+from chalicelib.adapters.runs import marker_item
 from chalicelib.domain.errors import (
     AlreadyExists,
     BookingRaced,
@@ -85,11 +86,15 @@ class EventStore:
 
     # -- writes ---------------------------------------------------------------------------------------
 
-    def create(self, event: Event, booking_version: int | None = None) -> None:
+    def create(
+        self, event: Event, booking_version: int | None = None, run_due_at: datetime | None = None
+    ) -> None:
         """Put a new event, bump its channel's booking version, claim its external_id, check its sources.
 
         With `booking_version`, the write only succeeds if no other booking reached the channel since
-        that version was read (the overlap check was made against it): race-free booking.
+        that version was read (the overlap check was made against it): race-free booking. With
+        `run_due_at`, the marker that has the scheduled job start the event's run then is written too,
+        in the same transaction (no extra round trip, and never a marker without its event).
         """
         ops: list[tuple[dict[str, Any], str]] = [
             (
@@ -104,6 +109,8 @@ class EventStore:
             (self._source_exists(event.tenant_id, s), f"/source_ids/{i}")
             for i, s in enumerate(event.source_ids)
         ]
+        if run_due_at is not None:
+            ops.append(({"Put": {"Item": marker_item(event.tenant_id, event.id, run_due_at)}}, "run_due"))
         self._run(ops)
 
     def update(self, event: Event, previous: Event, booking_version: int | None = None) -> None:

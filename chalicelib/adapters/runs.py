@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from chalicelib.adapters import keys as k
 from chalicelib.adapters.dynamo import ConditionFailed, Table
@@ -23,6 +24,18 @@ class DueRun:
     sort_key: str
 
 
+def marker_item(tenant_id: str, event_id: str, provision_at: datetime) -> dict[str, Any]:
+    """The marker's item; a new event's marker is written in the event's own transaction with it."""
+    return {
+        "pk": k.run_marker_pk(tenant_id),
+        "sk": event_id,
+        "tenant_id": tenant_id,
+        "event_id": event_id,
+        "g7pk": k.RUN_DUE_PK,
+        "g7sk": f"{format_instant(provision_at)}#{tenant_id}#{event_id}",
+    }
+
+
 class DueRuns:
     """Put, delete and read the markers."""
 
@@ -30,16 +43,7 @@ class DueRuns:
         self.table = table
 
     def put(self, tenant_id: str, event_id: str, provision_at: datetime) -> None:
-        self.table.put(
-            {
-                "pk": k.run_marker_pk(tenant_id),
-                "sk": event_id,
-                "tenant_id": tenant_id,
-                "event_id": event_id,
-                "g7pk": k.RUN_DUE_PK,
-                "g7sk": f"{format_instant(provision_at)}#{tenant_id}#{event_id}",
-            }
-        )
+        self.table.put(marker_item(tenant_id, event_id, provision_at))
 
     def delete(self, tenant_id: str, event_id: str, sort_key: str | None = None) -> None:
         """Remove the marker; with `sort_key`, only if it was not moved meanwhile."""

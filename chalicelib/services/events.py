@@ -41,10 +41,19 @@ Publish = Callable[[str, dict[str, Any]], None]
 class Automation(Protocol):
     """What the lifecycle automation hears about bookings; every write of an event goes through it."""
 
-    def booked(self, event: Event, previous: Event | None, channel: Channel | None = None) -> None:
+    def deferred_until(self, event: Event, channel: Channel) -> datetime | None:
+        """When a new event's run is left to the scheduled job: the instant it is due, else None.
+
+        The booking writes that marker in its own transaction and then says so to `booked`.
+        """
+
+    def booked(
+        self, event: Event, previous: Event | None, channel: Channel | None = None, deferred: bool = False
+    ) -> None:
         """`event` was written (created when `previous` is None): start, restart or stop its run.
 
-        `channel` is the event's channel when the caller has just read it (saves the automation a read).
+        `channel` is the event's channel when the caller has just read it (saves the automation a read);
+        `deferred` means the write included the marker `deferred_until` asked for.
         """
 
     def removed(self, event: Event) -> None:
@@ -57,7 +66,12 @@ class Automation(Protocol):
 class NoAutomation:
     """Bookings without lifecycle runs (unit tests and tools that only manage the calendar)."""
 
-    def booked(self, event: Event, previous: Event | None, channel: Channel | None = None) -> None:
+    def deferred_until(self, event: Event, channel: Channel) -> datetime | None:
+        return None
+
+    def booked(
+        self, event: Event, previous: Event | None, channel: Channel | None = None, deferred: bool = False
+    ) -> None:
         pass
 
     def removed(self, event: Event) -> None:
@@ -348,14 +362,16 @@ class EventService:
                             self.conflicts.suggest(channel, event.end - event.start, event.start, {event.id})
                         ),
                     )
+            # A new event's run that starts later is marked in the booking's own transaction.
+            due = self.automation.deferred_until(event, channel) if previous is None else None
             try:
                 if previous is None:
-                    self.store.create(event, version)
+                    self.store.create(event, version, run_due_at=due)
                 else:
                     self.store.update(event, previous, version)
             except BookingRaced:
                 continue
-            self.automation.booked(event, previous, channel)
+            self.automation.booked(event, previous, channel, deferred=due is not None)
             if (
                 previous is not None
                 and previous.occupies()

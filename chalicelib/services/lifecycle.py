@@ -148,8 +148,22 @@ class LifecycleService:
 
     # -- the Automation protocol: runs follow bookings ------------------------------------------------
 
-    def booked(self, event: Event, previous: Event | None, channel: Channel | None = None) -> None:
-        """Start, restart or stop the event's run after a write; never fails the write itself."""
+    def deferred_until(self, event: Event, channel: Channel) -> datetime | None:
+        """A new event's provision time when it is beyond the run window (the scheduled job starts it)."""
+        if not self.runs.enabled or not runnable(event):
+            return None
+        at = provision_at(event, channel)
+        return at if at > self.clock() + self.run_window else None
+
+    def booked(
+        self, event: Event, previous: Event | None, channel: Channel | None = None, deferred: bool = False
+    ) -> None:
+        """Start, restart or stop the event's run after a write; never fails the write itself.
+
+        `deferred`: the write already put the marker that has the scheduled job start the run.
+        """
+        if deferred:
+            return
         try:
             self._follow(event, previous, channel)
         except Exception:

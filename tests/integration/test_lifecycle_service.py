@@ -281,6 +281,32 @@ def test_far_events_wait_for_the_run_window(http: Api, life: Any, clock: Any) ->
     assert life.jobs["lifecycle_runs"](clock()) == {"started": 0}, "the marker is gone"
 
 
+def test_a_far_event_that_goes_away_leaves_no_run_to_start(http: Api, life: Any, clock: Any) -> None:
+    channel_id = make_channel(http)
+    # Refused in its own transaction (no such source): its run marker was never written either.
+    refused = http.post(
+        "/v1/events",
+        {
+            "title": "Lecture",
+            "channel_id": channel_id,
+            "start": "2027-05-01T09:00:00Z",
+            "duration": 3600,
+            "source_ids": ["src_missing"],
+        },
+    )
+    assert refused.status_code == 422, refused.data
+    deleted = make_event(http, channel_id, "2027-05-01T11:00:00Z")
+    assert http.delete(f"/v1/events/{deleted['id']}?hard=true").status_code == 204
+    moved = make_event(http, channel_id, "2027-05-01T13:00:00Z")
+    assert http.patch(f"/v1/events/{moved['id']}", {"start": "2027-05-02T13:00:00Z"}).status_code == 200
+
+    clock.advance(days=59)  # April 29th: all of May 1st and 2nd is within the run window
+    assert life.jobs["lifecycle_runs"](clock()) == {"started": 1}, "only the moved event's run"
+    current, run = current_run(life, moved["id"])
+    assert current.start.isoformat() == "2027-05-02T13:00:00+00:00"
+    assert execution(life, run_name(current, run)) == "RUNNING"
+
+
 # -- the steps the state machine drives -----------------------------------------------------------
 
 
