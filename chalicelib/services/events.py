@@ -27,7 +27,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.ids import new_id
-from chalicelib.domain.inputs import EventIn
+from chalicelib.domain.inputs import MAX_EVENT_SECONDS, EventIn
 from chalicelib.domain.models import Channel, Event, EventState, Principal
 from chalicelib.domain.queries import EventQuery
 from chalicelib.domain.validation import validate
@@ -152,13 +152,20 @@ class EventService:
         return event
 
     def list(self, query: EventQuery) -> EventPage:
-        """One page; a window listing first reads the longest booking in scope to bound its Query."""
+        """One page: one Query, after reading the longest booking in scope on a window's first page.
+
+        Events overlapping `[from, to)` start before `to` and no earlier than `from` minus the longest
+        booking in scope, so that bound keeps the Query from reading what ended long before `from`. A
+        later ascending page resumes after its cursor, which is past all of that, so it needs no bound.
+        """
         if query.external_id is not None:
             found = self._by_external(query.tenant_id, query.external_id)
             return EventPage([found] if found and query.matches(found) else [], None, 1 if found else 0)
         bound = 0
-        if query.has_window:
-            if query.channel_id and not (query.deleted or query.schedule_id or query.ref_id):
+        if query.start_from is not None:
+            if query.cursor is not None and not query.descending:
+                bound = MAX_EVENT_SECONDS  # wide enough for any event; the cursor skips what it spans
+            elif query.channel_id and not (query.deleted or query.schedule_id or query.ref_id):
                 channel = self.channels.get(query.tenant_id, query.channel_id)
                 if channel is None:
                     return EventPage([], None, 0)

@@ -307,6 +307,28 @@ def test_window_pages_follow_start_order_when_events_overlap(api: Api, query: st
     assert walked == ["Long", "Short", "Mid", "Tiny"]
 
 
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_a_channel_window_walked_page_by_page_keeps_a_long_event_that_began_before_it(
+    api: Api, order: str
+) -> None:
+    """Later pages skip the longest-booking read; what they return must not change because of it."""
+    channel = make_channel(api, name="Festival")["id"]
+    spans = [
+        ("Before", "2027-03-01T08:00:00Z", "2027-03-01T09:00:00Z"),  # ended before the window
+        ("Marathon", "2027-03-01T10:00:00Z", "2027-03-04T10:00:00Z"),  # three days, into the window
+        ("Morning", "2027-03-04T11:00:00Z", "2027-03-04T12:00:00Z"),
+        ("Noon", "2027-03-04T12:00:00Z", "2027-03-04T13:00:00Z"),
+        ("Evening", "2027-03-04T18:00:00Z", "2027-03-04T19:00:00Z"),
+        ("After", "2027-03-05T08:00:00Z", "2027-03-05T09:00:00Z"),  # starts after the window
+    ]
+    for title, start, end in spans:
+        make_event(api, channel, title=title, start=start, end=end)
+    path = f"/v1/events?channel_id={channel}&from=2027-03-04T00:00:00Z&to=2027-03-05T00:00:00Z&order={order}"
+    walked = [item["title"] for page in walk(api, path, 1) for item in page]
+    expected = ["Marathon", "Morning", "Noon", "Evening"]
+    assert walked == (expected if order == "asc" else expected[::-1])
+
+
 def test_the_default_page_is_50_and_the_maximum_500(api: Api) -> None:
     for n in range(55):
         ok(api.post("/v1/sources", {"name": f"s{n}"}), 201)
