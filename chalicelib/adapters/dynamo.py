@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import time
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -96,6 +98,22 @@ class Page:
     last_key: dict[str, Any] | None = None  # the raw LastEvaluatedKey, for internal paging
 
 
+@dataclass
+class _Pending:
+    """A check on one item that must pass before anything else this request does counts."""
+
+    table: str
+    pk: str
+    sk: str
+    check: Callable[[dict[str, Any] | None], None]
+    error: Exception | None = None
+    done: bool = False
+
+
+# Per request (each request runs in its own context): the check that the next read carries along.
+_pending: ContextVar[_Pending | None] = ContextVar("onair_pending_check", default=None)
+
+
 class Table:
     """One DynamoDB table, addressed through the client `client_factory` returns."""
 
@@ -107,12 +125,74 @@ class Table:
     def client(self) -> Any:
         return self._client_factory()
 
+    # -- a check that rides along with the request's first read ----------------------------------------
+
+    def check_with_next_read(self, pk: str, sk: str, check: Callable[[dict[str, Any] | None], None]) -> None:
+        """Read item (pk, sk) in the same round trip as this request's next GetItem and pass it to `check`.
+
+        `check` raises to refuse the request. Any other operation (a Query or any write) reads the item
+        on its own first, so nothing is written before the check has passed; `settle` does it at the
+        end if nothing read at all. After a failed check every operation raises the same error.
+        """
+        _pending.set(_Pending(self.name, pk, sk, check))
+
+    def settle(self) -> None:
+        """Run the pending check now unless a read already carried it; raise its error; forget it."""
+        try:
+            self._settle()
+        finally:
+            _pending.set(None)
+
+    def _settle(self) -> None:
+        pending = _pending.get()
+        if pending is None or pending.table != self.name:
+            return
+        if not pending.done:
+            out = self.client.get_item(
+                TableName=self.name, Key=serialize({"pk": pending.pk, "sk": pending.sk}), ConsistentRead=True
+            )
+            self._judge(pending, deserialize(out["Item"]) if "Item" in out else None)
+        if pending.error is not None:
+            raise pending.error
+
+    @staticmethod
+    def _judge(pending: _Pending, item: dict[str, Any] | None) -> None:
+        pending.done = True  # only once the item was read: a failed read leaves the check pending
+        try:
+            pending.check(item)
+        except Exception as error:
+            pending.error = error
+            raise
+
     def get(self, pk: str, sk: str, consistent: bool = True) -> dict[str, Any] | None:
-        """GetItem, strongly consistent by default."""
+        """GetItem, strongly consistent by default (a BatchGetItem when a pending check rides along)."""
+        pending = _pending.get()
+        if pending is not None and pending.table == self.name and not pending.done:
+            return self._get_with(pending, pk, sk)
+        self._settle()
         out = self.client.get_item(
             TableName=self.name, Key=serialize({"pk": pk, "sk": sk}), ConsistentRead=consistent
         )
         return deserialize(out["Item"]) if "Item" in out else None
+
+    def _get_with(self, pending: _Pending, pk: str, sk: str) -> dict[str, Any] | None:
+        """One BatchGetItem for the item asked for and the pending check's item (strongly consistent)."""
+        wanted = {(pk, sk), (pending.pk, pending.sk)}
+        keys = [serialize({"pk": p, "sk": s}) for p, s in wanted]
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for attempt in range(8):
+            out = self.client.batch_get_item(RequestItems={self.name: {"Keys": keys, "ConsistentRead": True}})
+            for raw in out.get("Responses", {}).get(self.name, []):
+                item = deserialize(raw)
+                found[(item["pk"], item["sk"])] = item
+            keys = out.get("UnprocessedKeys", {}).get(self.name, {}).get("Keys", [])
+            if not keys:
+                break
+            time.sleep(0.005 * 2**attempt)  # throttled: back off as the SDK would
+        else:
+            raise RuntimeError("DynamoDB left keys unprocessed after retries")
+        self._judge(pending, found.get((pending.pk, pending.sk)))
+        return found.get((pk, sk))
 
     def put(
         self,
@@ -122,6 +202,7 @@ class Table:
         names: dict[str, str] | None = None,
     ) -> None:
         """PutItem, raising `ConditionFailed` when `condition` does not hold."""
+        self._settle()
         kwargs = self._conditional(condition, values, names)
         try:
             self.client.put_item(TableName=self.name, Item=serialize(item), **kwargs)
@@ -137,6 +218,7 @@ class Table:
         names: dict[str, str] | None = None,
     ) -> None:
         """DeleteItem, raising `ConditionFailed` when `condition` does not hold."""
+        self._settle()
         kwargs = self._conditional(condition, values, names)
         try:
             self.client.delete_item(TableName=self.name, Key=serialize({"pk": pk, "sk": sk}), **kwargs)
@@ -153,6 +235,7 @@ class Table:
         names: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """UpdateItem returning the new item, raising `ConditionFailed` when `condition` does not hold."""
+        self._settle()
         kwargs = self._conditional(condition, values, names)
         try:
             out = self.client.update_item(
@@ -180,6 +263,7 @@ class Table:
         consistent: bool = False,
     ) -> Page:
         """One Query call: a page of at most `limit` items read (before any filter)."""
+        self._settle()
         kwargs: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": key_condition,
@@ -216,6 +300,7 @@ class Table:
 
         Operations are `{"Put"|"Update"|"Delete"|"ConditionCheck": {...}}` with plain values.
         """
+        self._settle()
         items = []
         for op in operations:
             ((kind, body),) = op.items()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.adapters import keys as k
@@ -35,6 +36,14 @@ class TenancyStore:
     def lookup(self, key_hash: str) -> dict[str, Any] | None:
         """The auth item for a key hash (strongly consistent, so a revoked key fails at once)."""
         return self.table.get(k.key_hash_pk(key_hash), "#")
+
+    def check_with_next_read(self, key_hash: str, check: Callable[[dict[str, Any] | None], None]) -> None:
+        """Have this request's next read fetch the auth item too (same round trip) and pass it to `check`."""
+        self.table.check_with_next_read(k.key_hash_pk(key_hash), "#", check)
+
+    def settle(self) -> None:
+        """Run a pending auth check that no read carried (raises what the check raises)."""
+        self.table.settle()
 
     def create_tenant(self, tenant: Tenant, admin_key: ApiKey) -> None:
         self.table.transact(

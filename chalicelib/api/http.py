@@ -23,7 +23,14 @@ from pydantic import BaseModel
 
 from chalicelib import bootstrap, logs
 from chalicelib.api.errors import MethodNotAllowed, problem, to_response
-from chalicelib.domain.errors import DomainError, Forbidden, MalformedRequest, NotFound, PayloadTooLarge
+from chalicelib.domain.errors import (
+    DomainError,
+    Forbidden,
+    MalformedRequest,
+    NotFound,
+    PayloadTooLarge,
+    Unauthenticated,
+)
 from chalicelib.domain.models import Principal, Scope
 from chalicelib.domain.validation import validate
 
@@ -140,6 +147,27 @@ def _pipeline(
     spec: RouteSpec, fn: Callable[[Call], Reply], request: Any, params: dict[str, str], request_id: str
 ) -> Response:
     services = bootstrap.services()
+    response = _respond(services, spec, fn, request, params, request_id)
+    # A known key is checked by the request's first read, or here if it read nothing; it always ends
+    # here, so no check outlives its request. Nothing was written unless the check passed.
+    try:
+        services.auth.settle()
+    except Unauthenticated as error:
+        response = to_response(error)
+    except Exception:
+        log.exception("could not check the API key")
+        response = to_response(RuntimeError())
+    return response
+
+
+def _respond(
+    services: Any,
+    spec: RouteSpec,
+    fn: Callable[[Call], Reply],
+    request: Any,
+    params: dict[str, str],
+    request_id: str,
+) -> Response:
     idempotency: tuple[str, str] | None = None
     try:
         raw = _raw_body(request, services.settings.max_body_bytes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from typing import Protocol
 
 from chalicelib.domain.errors import Unauthenticated
@@ -26,12 +27,28 @@ def hash_key(raw: str) -> str:
 class KeyLookup(Protocol):
     def lookup(self, key_hash: str) -> dict | None: ...
 
+    def check_with_next_read(self, key_hash: str, check: Callable[[dict | None], None]) -> None: ...
+
+    def settle(self) -> None: ...
+
+
+INVALID = "The API key is not valid or has been revoked."
+KNOWN_KEYS = 512  # auth items remembered per process (a Lambda container)
+PRINCIPAL_FIELDS = ("key_hash", "tenant_id", "key_id", "name", "scopes")
+
 
 class AuthService:
-    """Turns a presented key into a `Principal`, or refuses with 401."""
+    """Turns a presented key into a `Principal`, or refuses with 401.
+
+    A key's auth item never changes: revoking deletes it. So a key seen before is not looked up again
+    on its own; the request's first read fetches its auth item in the same round trip and the request
+    is refused if it is gone or different. No write happens before that check (see `Table`), and a
+    request that reads nothing checks at the end (`settle`): a revoked key still fails at once.
+    """
 
     def __init__(self, keys: KeyLookup) -> None:
         self.keys = keys
+        self._known: dict[str, dict] = {}
 
     def authenticate(self, presented: str | None) -> Principal:
         if not presented:
@@ -41,13 +58,37 @@ class AuthService:
         if len(presented) > 200:
             raise Unauthenticated("The API key is not valid.")
         digest = hash_key(presented)
-        entry = self.keys.lookup(digest)
-        # The lookup is by hash; comparing again in constant time keeps timing flat whatever the store does.
-        if entry is None or not hmac.compare_digest(entry.get("key_hash", ""), digest):
-            raise Unauthenticated("The API key is not valid or has been revoked.")
+        entry = self._known.get(digest)
+        if entry is not None:
+            self.keys.check_with_next_read(digest, lambda item: self._still(digest, entry, item))
+        else:
+            entry = self.keys.lookup(digest)
+            self._check(digest, entry)
+            self._remember(digest, entry)
         return Principal(
             tenant_id=entry["tenant_id"],
             key_id=entry["key_id"],
             name=entry["name"],
             scopes=frozenset(Scope(s) for s in entry["scopes"]),
         )
+
+    def settle(self) -> None:
+        """End of a request: make sure its key was checked (raises `Unauthenticated` if revoked)."""
+        self.keys.settle()
+
+    @staticmethod
+    def _check(digest: str, entry: dict | None) -> None:
+        # The lookup is by hash; comparing again in constant time keeps timing flat whatever the store does.
+        if entry is None or not hmac.compare_digest(entry.get("key_hash", ""), digest):
+            raise Unauthenticated(INVALID)
+
+    def _still(self, digest: str, remembered: dict, item: dict | None) -> None:
+        """The request's key check: the auth item must still say what the principal was built from."""
+        if item is None or any(item.get(f) != remembered.get(f) for f in PRINCIPAL_FIELDS):
+            self._known.pop(digest, None)  # gone (revoked) or, impossibly, changed: look it up afresh
+            raise Unauthenticated(INVALID)
+
+    def _remember(self, digest: str, entry: dict) -> None:
+        if len(self._known) >= KNOWN_KEYS:
+            self._known.pop(next(iter(self._known)))  # the oldest: dicts keep insertion order
+        self._known[digest] = entry

@@ -275,6 +275,45 @@ def test_a_revoked_key_stops_working_at_once(api: Api) -> None:
     assert_problem(api.delete(f"/v1/keys/{created['id']}"), 404)
 
 
+PREVIEW = {"start": "2027-03-01T09:00:00", "timezone": "UTC", "duration": 60, "recurrence": "FREQ=DAILY"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers"),
+    [
+        pytest.param("GET", "/v1/events/{event}", None, {}, id="a read by id"),
+        pytest.param(
+            "GET", "/v1/events?channel_id={channel}&from=2027-03-01T00:00:00Z", None, {}, id="a window"
+        ),
+        pytest.param("GET", "/v1/events", None, {}, id="a listing (Query first)"),
+        pytest.param("POST", "/v1/events", "event", {}, id="a booking"),
+        pytest.param("PATCH", "/v1/channels/{channel}", {"name": "Taken"}, {}, id="an edit"),
+        pytest.param("DELETE", "/v1/events/{event}", None, {}, id="a delete"),
+        pytest.param("POST", "/v1/channels", {"name": "New"}, {"Idempotency-Key": "k-1"}, id="idempotent"),
+        pytest.param("POST", "/v1/recurrence/preview", PREVIEW, {}, id="reads nothing at all"),
+        pytest.param("POST", "/v1/channels", {"name": 7}, {}, id="invalid body"),
+    ],
+)
+def test_a_key_revoked_after_use_is_refused_before_anything_changes(
+    api: Api, method: str, path: str, body: Any, headers: dict[str, str]
+) -> None:
+    """A key seen before is checked by the request's first read: revoking it still works at once."""
+    created = make_key(api, "read", "write")
+    user = as_key(api, created["key"])
+    channel = user.post("/v1/channels", {"name": "Room"}).data["id"]
+    booking = {"title": "Talk", "channel_id": channel, "start": "2027-03-02T10:00:00Z", "duration": 600}
+    event = user.post("/v1/events", booking).data["id"]
+    assert user.get(f"/v1/events/{event}").status_code == 200, "the key is known (and remembered)"
+    before = {p: api.get(p).data for p in ("/v1/channels", "/v1/events", f"/v1/events/{event}")}
+
+    assert api.delete(f"/v1/keys/{created['id']}").status_code == 204
+    body = {**booking, "start": "2027-03-03T10:00:00Z"} if body == "event" else body
+    response = user.call(method, path.format(event=event, channel=channel), body, headers=headers)
+    assert_problem(response, 401)
+    after = {p: api.get(p).data for p in before}
+    assert after == before, "a refused request changes nothing"
+
+
 def test_a_created_key_is_shown_once_and_never_listed(api: Api) -> None:
     created = make_key(api, "read")
     listed = {k["id"]: k for k in api.get("/v1/keys").data["items"]}
