@@ -9,15 +9,21 @@ bugs and raise `ValueError`; request validation belongs to the service layer.
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Collection, Sequence
+from bisect import bisect_left, bisect_right
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate, compress, repeat
+from operator import add, attrgetter, ge, getitem, le, lt
 from typing import Any, Literal
 
 ConflictKind = Literal["partial", "blocked"]
 PARTIAL: ConflictKind = "partial"
 BLOCKED: ConflictKind = "blocked"
+
+# Stands for the start of a slot after the last one: no booking reaches it (one that did would only
+# find an empty run of slots).
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -75,51 +81,48 @@ def find_conflicts(
 ) -> list[ConflictRef]:
     """Each slot `[a, b)` x booking `[s, e)` pair with `a < e + changeover and s < b + changeover`.
 
-    Ordered by slot start, then booking start. Intervals are half-open (starts inclusive, ends
-    exclusive), so back-to-back bookings pass when changeover is 0. A sweep:
-    O((n + m) log(n + m) + k) for n bookings, m slots and k reported conflicts.
+    Ordered by slot start, then booking (start, end, event_id), exactly as `pairwise_conflicts`.
+    Intervals are half-open (starts inclusive, ends exclusive), so back-to-back bookings pass when
+    changeover is 0. Slots are few and bookings many, so only the slots are sorted; each booking
+    finds the first slot it can reach by binary search, and only the c bookings that reach one are
+    sorted and expanded: O(m log m + n log m + c log c + k) for m slots, n bookings and k conflicts
+    (k log m when slots nest inside longer ones).
     """
     _check_changeover(changeover)
     ordered_slots = _sorted_slots(slots)
-    ordered = _sorted_bookings(bookings, ignore_event_ids)
-    n = len(ordered)
+    kept, starts, ends = _checked_bookings(bookings, ignore_event_ids)
+    if not ordered_slots or not kept:
+        return []
 
-    # Active bookings live in a doubly linked list in start order (they join in start order, because
-    # the pointer walks `ordered`), and in a heap by end to find the ones that can no longer conflict.
-    # A booking may be long or overlap others, so it stays active across as many slots as it reaches.
-    # Index n is the sentinel: nxt[n] is the head, prv[n] the tail.
-    nxt = [n] * (n + 1)
-    prv = [n] * (n + 1)
-    # Plain numbers, computed once: comparing and heaping floats is much cheaper than datetimes, and it
-    # keeps the work per booking constant as the channel grows (no datetime per comparison).
-    gap = changeover.total_seconds()
-    starts = [b.start.timestamp() for b in ordered]
-    ends = [b.end.timestamp() + gap for b in ordered]
-    by_end: list[tuple[float, int]] = []
-    pointer = 0
-    result: list[ConflictRef] = []
-    for slot in ordered_slots:
-        slot_start = slot.start.timestamp()
-        # Join every booking starting early enough to reach this slot. A later slot may end sooner
-        # than an earlier one, so some joined bookings need not reach it: the walk below stops there.
-        reach = slot.end.timestamp() + gap
-        while pointer < n and starts[pointer] < reach:
-            tail = prv[n]
-            nxt[tail], prv[pointer], nxt[pointer], prv[n] = pointer, tail, n, pointer
-            heapq.heappush(by_end, (ends[pointer], pointer))
-            pointer += 1
-        # Slots come in start order, so a booking that ends (plus changeover) by this slot's start
-        # cannot conflict with any later slot either: unlinking it for good is safe.
-        while by_end and by_end[0][0] <= slot_start:
-            _, gone = heapq.heappop(by_end)
-            nxt[prv[gone]], prv[nxt[gone]] = nxt[gone], prv[gone]
-        # Every linked booking now ends late enough; those that also start early enough form a
-        # prefix of the start-ordered list, so the walk costs only the conflicts it reports.
-        i = nxt[n]
-        while i != n and starts[i] < reach:
-            result.append(_ref(slot, ordered[i]))
-            i = nxt[i]
-    return result
+    # The same datetime expressions and comparisons as the pairwise rule, so both agree exactly.
+    slot_starts = [slot.start for slot in ordered_slots]
+    slot_reach = [slot.end + changeover for slot in ordered_slots]
+    # A booking starting at or after the latest reach of slots[: j + 1] conflicts with none of them.
+    reach_so_far = list(accumulate(slot_reach, max))
+    # Slot starts only grow, so a booking reaches some slot from `first` on iff it reaches slot
+    # `first` itself. map() keeps this per-booking work in C: Python runs only for bookings that
+    # conflict. _NEVER stands after the last slot, so a booking with `first` == m drops out.
+    first = list(map(bisect_right, repeat(reach_so_far), starts))
+    next_start = map(getitem, repeat([*slot_starts, _NEVER]), first)
+    reaching = map(lt, next_start, map(add, ends, repeat(changeover)))
+    hits = list(compress(range(len(kept)), reaching))
+    # Stable, so bookings equal in (start, end, event_id) keep the caller's order, as in pairwise.
+    hits.sort(key=lambda i: (starts[i], ends[i], kept[i].event_id))
+
+    # When slot reaches grow with their starts (a series: equal lengths), a booking conflicts with
+    # every slot from `first` to the first slot it cannot reach; otherwise a short slot after a longer
+    # one may end before the booking starts, so the tree picks out the slots that reach it.
+    nested = None if all(map(le, slot_reach, slot_reach[1:])) else _MaxTree(slot_reach)
+    by_slot: list[list[Booking]] = [[] for _ in ordered_slots]
+    for i in hits:
+        booking = kept[i]
+        stop = bisect_left(slot_starts, booking.end + changeover, first[i])
+        run = range(first[i], stop) if nested is None else nested.above(booking.start, first[i], stop)
+        for j in run:
+            by_slot[j].append(booking)
+    return [
+        _ref(slot, booking) for slot, found in zip(ordered_slots, by_slot, strict=True) for booking in found
+    ]
 
 
 def pairwise_conflicts(
@@ -227,12 +230,58 @@ def _sorted_slots(slots: Sequence[Slot]) -> list[Slot]:
 
 
 def _sorted_bookings(bookings: Sequence[Booking], ignore_event_ids: Collection[str]) -> list[Booking]:
-    ignored = frozenset(ignore_event_ids)
-    kept = [booking for booking in bookings if booking.event_id not in ignored]
-    for booking in kept:
-        _check_interval(booking.start, booking.end, "booking")
     # Ties on start are broken by end and event_id so results do not depend on storage order.
+    kept, _, _ = _checked_bookings(bookings, ignore_event_ids)
     return sorted(kept, key=lambda booking: (booking.start, booking.end, booking.event_id))
+
+
+def _checked_bookings(
+    bookings: Sequence[Booking], ignore_event_ids: Collection[str]
+) -> tuple[list[Booking], list[datetime], list[datetime]]:
+    """The bookings not ignored, in the caller's order, with their starts and ends; checked."""
+    ignored = frozenset(ignore_event_ids)
+    kept = [booking for booking in bookings if booking.event_id not in ignored] if ignored else list(bookings)
+    starts = list(map(attrgetter("start"), kept))
+    ends = list(map(attrgetter("end"), kept))
+    # Checked in C in the usual all-valid case; only a failure walks the bookings in Python, so the
+    # error names the first bad one, as checking each in turn would.
+    if (
+        None in map(attrgetter("tzinfo"), starts)
+        or None in map(attrgetter("tzinfo"), ends)
+        or any(map(ge, starts, ends))
+    ):
+        for booking in kept:
+            _check_interval(booking.start, booking.end, "booking")
+    return kept, starts, ends
+
+
+class _MaxTree:
+    """A max segment tree over slot reaches: which slots in a run reach past an instant."""
+
+    def __init__(self, reach: list[datetime]) -> None:
+        # Node i has children 2i and 2i + 1, and leaves start at `leaves`. Padding with the least
+        # reach changes no maximum.
+        self.leaves = 1 << (len(reach) - 1).bit_length()
+        low = min(reach)
+        self.tree = [low] * self.leaves + reach + [low] * (self.leaves - len(reach))
+        for node in range(self.leaves - 1, 0, -1):
+            self.tree[node] = max(self.tree[2 * node], self.tree[2 * node + 1])
+
+    def above(self, instant: datetime, lo: int, hi: int) -> Iterator[int]:
+        """Positions j in `[lo, hi)` with `reach[j] > instant`, ascending; O(log m) per position."""
+        stack = [(1, 0, self.leaves)]
+        while stack:
+            node, left, right = stack.pop()
+            # A subtree outside the run, or whose greatest reach is not past the instant, has none.
+            if right <= lo or hi <= left or self.tree[node] <= instant:
+                continue
+            if node >= self.leaves:
+                yield left
+            else:
+                middle = (left + right) // 2
+                # The left half goes on last so it comes off first: positions come out ascending.
+                stack.append((2 * node + 1, middle, right))
+                stack.append((2 * node, left, middle))
 
 
 def _check_interval(start: datetime, end: datetime, what: str) -> None:

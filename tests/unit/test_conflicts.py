@@ -545,6 +545,60 @@ def test_sweep_matches_pairwise(seed, changeover):
     assert found  # the case is dense enough to exercise the sweep
 
 
+def _with_ties(rng: random.Random, bookings: list[Booking]) -> list[Booking]:
+    # Copies equal in (start, end, event_id) but not in title, so storage order must decide; and
+    # bookings sharing a start with another end or event_id, so each part of that order matters.
+    extra = []
+    for booking in rng.sample(bookings, len(bookings) // 10):
+        extra.append(Booking(booking.event_id, booking.start, booking.end, title="a duplicate"))
+        extra.append(Booking(f"{booking.event_id}-same-start", booking.start, booking.end + 15 * MIN))
+        extra.append(Booking("a-first", booking.start, booking.end, title="same interval, earlier id"))
+    mixed = bookings + extra
+    rng.shuffle(mixed)
+    return mixed
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("changeover", [timedelta(0), 10 * MIN, 2 * 60 * MIN], ids=["c0", "c10m", "c2h"])
+def test_sweep_matches_pairwise_on_a_series(seed, changeover):
+    # Equal-length weekly slots, as a schedule produces: slot reaches grow with their starts. Bookings
+    # also fall before the first slot and after the last one.
+    rng = random.Random(200 + seed)
+    first = DAY + rng.randrange(7 * 24 * 60) * MIN
+    length = rng.choice([1, 60, 24 * 60]) * MIN
+    slots = [Slot(first + w * timedelta(weeks=1), first + w * timedelta(weeks=1) + length) for w in range(30)]
+    bookings = _with_ties(rng, _random_bookings(rng, 600, span_days=30 * 7 + 14))
+    bookings += [
+        b("before", DAY - timedelta(days=3), DAY - timedelta(days=2)),
+        b("after", at(0, day=400), at(1, day=400)),
+    ]
+    ignore = {f"e{i}" for i in rng.sample(range(600), 20)} | {"a-first"} if seed % 2 else ()
+
+    found = find_conflicts(slots, bookings, changeover, ignore)
+
+    assert found == pairwise_conflicts(slots, bookings, changeover, ignore)
+    assert found
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("changeover", [timedelta(0), 10 * MIN], ids=["c0", "c10m"])
+def test_sweep_matches_pairwise_with_nested_slots(seed, changeover):
+    # Slots inside longer, earlier slots: a later slot may end before a booking that an earlier one
+    # still reaches, so the run of reachable slots has gaps.
+    rng = random.Random(300 + seed)
+    slots = []
+    for _ in range(40):
+        start = DAY + rng.randrange(60 * 24 * 60) * MIN
+        slots.append(Slot(start, start + rng.choice([1, 30, 24 * 60, 20 * 24 * 60]) * MIN, start))
+    slots += [Slot(s.start, s.end, s.start) for s in rng.sample(slots, 5)]  # equal slots keep their order
+    bookings = _with_ties(rng, _random_bookings(rng, 300, span_days=60))
+
+    found = find_conflicts(slots, bookings, changeover)
+
+    assert found == pairwise_conflicts(slots, bookings, changeover)
+    assert found
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_free_slot_and_availability_agree_with_conflicts(seed):
     rng = random.Random(100 + seed)
@@ -584,6 +638,10 @@ def test_free_slot_and_availability_agree_with_conflicts(seed):
         pytest.param(lambda: find_conflicts([Slot(at(10), at(10))], []), id="empty slot"),
         pytest.param(lambda: find_conflicts([Slot(at(11), at(10))], []), id="inverted slot"),
         pytest.param(lambda: find_conflicts([], [b("a", at(10), at(9))]), id="inverted booking"),
+        pytest.param(
+            lambda: find_conflicts([Slot(at(10), at(11))], [b("a", at(9), at(9).replace(tzinfo=None))]),
+            id="naive booking end",
+        ),
         pytest.param(lambda: find_conflicts([], [], -MIN), id="negative changeover"),
         pytest.param(
             lambda: find_conflicts([Slot(datetime(2026, 1, 1), datetime(2026, 1, 2))], []),
@@ -596,3 +654,38 @@ def test_free_slot_and_availability_agree_with_conflicts(seed):
 def test_invalid_arguments_raise(call):
     with pytest.raises(ValueError):
         call()
+
+
+# Each row: bookings, the message naming the first invalid booking in the caller's order.
+FIRST_INVALID_CASES = [
+    pytest.param(
+        [b("ok", at(9), at(10)), b("bad", at(12), at(11)), b("worse", at(13), at(13))],
+        r"booking must end after it starts: \[2026-03-02T12:00:00\+00:00, 2026-03-02T11:00:00\+00:00\)",
+        id="the first inverted booking is named, not a later empty one",
+    ),
+    pytest.param(
+        [
+            b("ok", at(9), at(10)),
+            Booking("naive", datetime(2026, 3, 2, 11), at(12)),
+            b("bad", at(13), at(12)),
+        ],
+        "booking instants must be timezone-aware",
+        id="a naive booking before an inverted one",
+    ),
+    pytest.param(
+        [
+            b("ok", at(9), at(10)),
+            b("bad", at(12), at(11)),
+            Booking("naive", at(13), datetime(2026, 3, 2, 14)),
+        ],
+        "booking must end after it starts",
+        id="an inverted booking before a naive one",
+    ),
+]
+
+
+@pytest.mark.parametrize(("bookings", "message"), FIRST_INVALID_CASES)
+@pytest.mark.parametrize("check", [find_conflicts, pairwise_conflicts])
+def test_first_invalid_booking_is_reported(check, bookings, message):
+    with pytest.raises(ValueError, match=message):
+        check([Slot(at(10), at(11))], bookings)
