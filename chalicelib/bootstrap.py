@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from chalicelib.config import Settings
-
 if TYPE_CHECKING:
+    from chalicelib.config import Settings
     from chalicelib.domain.models import Source
     from chalicelib.services.auth import AuthService
     from chalicelib.services.catalog import CatalogService, ChannelService
@@ -60,6 +59,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.adapters.schedules import ScheduleStore
     from chalicelib.adapters.stepfunctions import Runs
     from chalicelib.adapters.tenancy import TenancyStore
+    from chalicelib.config import Settings
     from chalicelib.domain.models import Channel, Source
     from chalicelib.services.auth import AuthService
     from chalicelib.services.catalog import ChannelService, source_service

@@ -9,7 +9,6 @@ from chalicelib.api.http import Call, Reply, endpoint
 from chalicelib.api.schemas import ActionIn, EventOut, HistoryItem, HistoryList
 from chalicelib.domain.models import Scope
 from chalicelib.services.common import etag
-from chalicelib.services.lifecycle import ActionRequest
 
 bp = Blueprint(__name__)
 
@@ -28,6 +27,9 @@ bp = Blueprint(__name__)
     "event is live on the channel → 409; `extend` re-checks conflicts and moves the automatic stop.",
 )
 def event_action(call: Call) -> Reply:
+    # Imported here, not at the top: the service and its adapters (boto3) load on first use (cold start).
+    from chalicelib.services.lifecycle import ActionRequest
+
     body: ActionIn = call.body
     event = bootstrap.services().lifecycle.act(
         call.principal,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from chalice import Blueprint
 
 from chalicelib import bootstrap
@@ -18,10 +20,12 @@ from chalicelib.api.schemas import (
     ScheduleOut,
     SplitIn,
 )
-from chalicelib.domain.inputs import EventIn
+from chalicelib.domain.inputs import EventIn, ScheduleIn
 from chalicelib.domain.models import Scope
-from chalicelib.domain.schedules import Schedule, ScheduleIn
 from chalicelib.services.common import etag
+
+if TYPE_CHECKING:  # not at runtime: domain.schedules pulls in the recurrence engine (cold start)
+    from chalicelib.domain.schedules import Schedule
 
 bp = Blueprint(__name__)
 

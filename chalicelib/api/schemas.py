@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.models import (
@@ -14,6 +14,7 @@ from chalicelib.domain.models import (
     Event,
     EventState,
     MediaLiveDriver,
+    Model,
     NoopDriver,
     Scope,
     Setting,
@@ -22,18 +23,19 @@ from chalicelib.domain.models import (
     Tenant,
     WebhookDriver,
 )
-from chalicelib.domain.schedules import Schedule
-from chalicelib.domain.schedules import status as schedule_status
 from chalicelib.domain.time import Instant
 
+if TYPE_CHECKING:  # not at runtime: domain.schedules pulls in the recurrence engine (cold start)
+    from chalicelib.domain.schedules import Schedule
 
-class Out(BaseModel):
+
+class Out(Model):
     id: str
     created_at: Instant
     updated_at: Instant
 
 
-class Health(BaseModel):
+class Health(Model):
     status: Literal["ok"] = "ok"
 
 
@@ -65,7 +67,7 @@ class KeyCreated(KeyOut):
     key: str | None = Field(description="The API key; shown once, stored only as a hash (null on a replay)")
 
 
-class WebhookDriverOut(BaseModel):
+class WebhookDriverOut(Model):
     type: Literal["webhook"]
     url: str
     secret_set: bool = Field(description="Whether a signing secret is stored (it is never returned)")
@@ -137,27 +139,27 @@ class EventOut(Out):
         return cls.model_validate({**event.model_dump(), "duration": event.duration})
 
 
-class TenantList(BaseModel):
+class TenantList(Model):
     items: list[TenantOut]
     next_cursor: str | None
 
 
-class KeyList(BaseModel):
+class KeyList(Model):
     items: list[KeyOut]
     next_cursor: str | None
 
 
-class ChannelList(BaseModel):
+class ChannelList(Model):
     items: list[ChannelOut]
     next_cursor: str | None
 
 
-class SourceList(BaseModel):
+class SourceList(Model):
     items: list[SourceOut]
     next_cursor: str | None
 
 
-class EventList(BaseModel):
+class EventList(Model):
     items: list[EventOut]
     next_cursor: str | None
 
@@ -168,7 +170,7 @@ class EventList(BaseModel):
 Filter = Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class Query(BaseModel):
+class Query(Model):
     """Unknown query parameters are refused, so a misspelt filter is a 422 rather than ignored."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -220,7 +222,7 @@ class DeleteQuery(Query):
 # -- schedules ------------------------------------------------------------------------------------------
 
 
-class ExceptionOut(BaseModel):
+class ExceptionOut(Model):
     occurrence_start: str
     skipped: bool
     modified: bool
@@ -265,19 +267,19 @@ class ScheduleOut(Out):
         return cls.model_validate(
             {
                 **schedule.model_dump(),
-                "status": schedule_status(schedule, next_occurrence),
+                "status": schedule.status(next_occurrence),
                 "next_occurrence": next_occurrence,
                 "exceptions": exceptions,
             }
         )
 
 
-class ScheduleList(BaseModel):
+class ScheduleList(Model):
     items: list[ScheduleOut]
     next_cursor: str | None
 
 
-class OccurrenceOut(BaseModel):
+class OccurrenceOut(Model):
     occurrence_start: str
     start: str
     end: str
@@ -286,7 +288,7 @@ class OccurrenceOut(BaseModel):
     modified: bool
 
 
-class OccurrenceList(BaseModel):
+class OccurrenceList(Model):
     items: list[OccurrenceOut]
     truncated: bool
 
@@ -297,7 +299,7 @@ class OccurrenceQuery(Query):
     limit: int = Field(default=100, ge=1, le=1000)
 
 
-class SplitIn(BaseModel):
+class SplitIn(Model):
     model_config = ConfigDict(extra="forbid")
 
     at: str | int = Field(description="the occurrence_start from which the new series takes over")
@@ -306,7 +308,7 @@ class SplitIn(BaseModel):
     )
 
 
-class PreviewIn(BaseModel):
+class PreviewIn(Model):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     start: str | int = Field(
@@ -321,13 +323,13 @@ class PreviewIn(BaseModel):
     limit: int = Field(default=100, ge=1, le=10_000)
 
 
-class PreviewOccurrence(BaseModel):
+class PreviewOccurrence(Model):
     start: Instant
     end: Instant
     conflicts: list[dict[str, Any]] | None = None
 
 
-class PreviewOut(BaseModel):
+class PreviewOut(Model):
     occurrences: list[PreviewOccurrence]
     truncated: bool
 
@@ -348,23 +350,23 @@ class AvailabilityQuery(Query):
         return self
 
 
-class BusyInterval(BaseModel):
+class BusyInterval(Model):
     start: Instant
     end: Instant
     event_id: str
 
 
-class FreeInterval(BaseModel):
+class FreeInterval(Model):
     start: Instant
     end: Instant
 
 
-class Availability(BaseModel):
+class Availability(Model):
     busy: list[BusyInterval] = Field(description="bookings widened by the changeover on both sides")
     free: list[FreeInterval] = Field(description="where a new booking fits")
 
 
-class ActionIn(BaseModel):
+class ActionIn(Model):
     """`POST /v1/events/{id}/actions`: the action and its arguments."""
 
     model_config = ConfigDict(extra="forbid")
@@ -379,7 +381,7 @@ class ActionIn(BaseModel):
     reason: str | None = Field(default=None, max_length=1000, description="kept in the history")
 
 
-class HistoryItem(BaseModel):
+class HistoryItem(Model):
     """One lifecycle transition: `from` → `to` at `at`, by `actor` (a key's name or `scheduler`)."""
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
@@ -391,5 +393,5 @@ class HistoryItem(BaseModel):
     reason: str | None
 
 
-class HistoryList(BaseModel):
+class HistoryList(Model):
     items: list[HistoryItem]

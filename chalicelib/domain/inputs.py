@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
@@ -19,7 +18,7 @@ from pydantic import (
 from pydantic import Strict as Exact
 
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.domain.models import MediaLiveDriver, NoopDriver, Setting, Share
+from chalicelib.domain.models import MediaLiveDriver, Model, NoopDriver, Setting, Share
 from chalicelib.domain.time import Instant
 
 MAX_EVENT_SECONDS = 31 * 24 * 3600
@@ -53,7 +52,7 @@ Seconds = Annotated[int, Exact(), Field(ge=0, le=7 * 24 * 3600)]
 Duration = Annotated[int, Exact(), Field(gt=0, le=MAX_EVENT_SECONDS)]
 
 
-class Strict(BaseModel):
+class Strict(Model):
     """Unknown fields are refused: a typo should be a 422, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid", str_max_length=10_000)
@@ -194,3 +193,18 @@ class EventIn(EventTemplate):
         data = self.model_dump(exclude={"allow_conflict", "duration", "end"})
         data["end"] = self.resolved_end()
         return data
+
+
+class ScheduleIn(EventTemplate):
+    """A schedule as a client writes it."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    channel_id: Label
+    start: str | int = Field(
+        description="first occurrence: local date-time (naive = in `timezone`) or instant"
+    )
+    timezone: str | None = Field(default=None, description="IANA zone; default: the channel's")
+    duration: Duration
+    recurrence: dict[str, Any]
+    active: Bool = True
+    allow_conflict: Bool = Field(default=False, description="book even if occurrences overlap (not stored)")

@@ -1,4 +1,4 @@
-"""Recurring series: the stored schedule, its input, and the pure rules that turn it into occurrences.
+"""Recurring series: the stored schedule and the pure rules that turn it into occurrences.
 
 An occurrence is named by its original start (`occurrence_start`, a UTC instant). Exceptions are kept
 per occurrence: `skipped` (like EXDATE) or `overrides` (a detached, modified occurrence).
@@ -10,19 +10,19 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field
 
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.ids import b32
-from chalicelib.domain.inputs import TEMPLATE_FIELDS, Bool, Duration, EventTemplate, Label
-from chalicelib.domain.models import Record
+from chalicelib.domain.inputs import TEMPLATE_FIELDS, ScheduleIn
+from chalicelib.domain.models import Model, Record
 from chalicelib.domain.recurrence import Recurrence, expand, load_zone, parse_local_datetime, parse_recurrence
 from chalicelib.domain.time import Instant, format_instant, parse_instant
 
 
-class OccurrenceException(BaseModel):
+class OccurrenceException(Model):
     """How one occurrence departs from its series."""
 
     skipped: bool = False
@@ -67,20 +67,11 @@ class Schedule(Record):
         """The fields copied to every materialised event."""
         return {name: getattr(self, name) for name in TEMPLATE_FIELDS}
 
-
-class ScheduleIn(EventTemplate):
-    """A schedule as a client writes it."""
-
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-    channel_id: Label
-    start: str | int = Field(
-        description="first occurrence: local date-time (naive = in `timezone`) or instant"
-    )
-    timezone: str | None = Field(default=None, description="IANA zone; default: the channel's")
-    duration: Duration
-    recurrence: dict[str, Any]
-    active: Bool = True
-    allow_conflict: Bool = Field(default=False, description="book even if occurrences overlap (not stored)")
+    def status(self, next_occurrence: datetime | None) -> str:
+        """`paused` when inactive, `ended` when nothing is left to run, else `active`."""
+        if not self.active:
+            return "paused"
+        return "active" if next_occurrence is not None else "ended"
 
 
 @dataclass(frozen=True)
@@ -149,13 +140,6 @@ def override_times(start: datetime, end: datetime, overrides: dict[str, Any]) ->
     new_start = parse_instant(overrides["start"]) if "start" in overrides else start
     new_end = parse_instant(overrides["end"]) if "end" in overrides else new_start + (end - start)
     return new_start, new_end
-
-
-def status(schedule: Schedule, next_occurrence: datetime | None) -> str:
-    """`paused` when inactive, `ended` when nothing is left to run, else `active`."""
-    if not schedule.active:
-        return "paused"
-    return "active" if next_occurrence is not None else "ended"
 
 
 _COUNT = re.compile(r"(?<![A-Z])COUNT=\d+")

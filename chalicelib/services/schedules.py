@@ -23,6 +23,7 @@ from chalicelib.domain.errors import (
     ValidationFailed,
 )
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.inputs import ScheduleIn
 from chalicelib.domain.models import Channel, Event, EventState, Principal
 from chalicelib.domain.queries import EventQuery
 from chalicelib.domain.recurrence import expand, load_zone, parse_local_datetime, parse_recurrence
@@ -30,7 +31,6 @@ from chalicelib.domain.schedules import (
     Occurrence,
     OccurrenceException,
     Schedule,
-    ScheduleIn,
     count_of,
     event_id_for,
     generated_before,
