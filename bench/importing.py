@@ -9,11 +9,14 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from bench import coldstart
 from bench.common import Figure, median
 
 ROOT = Path(__file__).resolve().parent.parent
 SNIPPET = "import time; t = time.perf_counter(); import {0}; print(time.perf_counter() - t)"
-FLOOR = "boto3, chalice, pydantic, dateutil.rrule"  # the third-party packages `app` cannot do without
+# What serving any request needs, eagerly: the SDK, the framework and pydantic's BaseModel (a bare
+# `import pydantic` loads almost nothing, so it would understate the floor).
+FLOOR = "boto3, chalice, pydantic.main"
 
 
 def _env(cache: str | None) -> dict[str, str]:
@@ -80,19 +83,26 @@ def cold_import(runs: int = 7) -> Figure:
     no_cache = [_once("app", nopyc) for _ in range(max(3, runs // 2))]
     boto3_s, app_s, floor_s = (median(times[n]) for n in ("boto3", "app", "floor"))
     ratio = app_s / boto3_s
+    # `import app` defers boto3 and the rest to the first request: say what the whole cold start costs.
+    whole = coldstart.measure(max(3, runs // 2))
+    ours, base = whole["ours"], whole["baseline"]
     return Figure(
         "cold import of `app`",
         "`import boto3` alone (fresh interpreters)",
-        f"{app_s * 1000:.0f} ms vs {boto3_s * 1000:.0f} ms (median of {runs})",
+        f"{app_s * 1000:.0f} ms vs {boto3_s * 1000:.0f} ms (median of {runs}); boto3 loads on first use: "
+        f"import + first POST /v1/events {ours['total_s'] * 1000:.0f} ms vs import boto3 + first GetItem "
+        f"{base['total_s'] * 1000:.0f} ms",
         "≤ 1.3x",
         ratio <= 1.3,
         ratio,
         {
             "app_s": times["app"],
             "boto3_s": times["boto3"],
+            "third_party_floor": FLOOR,
             "third_party_floor_s": times["floor"],
             "third_party_floor_ratio": floor_s / boto3_s,
             "app_without_bytecode_cache_s": no_cache,
             "importtime": breakdown,
+            "whole_cold_start": whole,
         },
     )
