@@ -99,7 +99,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
         auth=AuthService(tenancy_store),
         idempotency=IdempotencyService(IdempotencyStore(table)),
         tenancy=TenancyService(tenancy_store),
-        channels=ChannelService(channel_store, publish, events.has_future_events),
+        channels=ChannelService(channel_store, publish, events.has_future_events, schedules.continuing_on),
         sources=source_service(RecordStore(table, Source, lambda t: k.collection(t, "SOURCE")), publish),
         events=events,
         schedules=schedules,

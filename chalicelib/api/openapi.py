@@ -35,6 +35,11 @@ PROBLEM = {
             "type": "object",
             "properties": {"start": {"type": "string"}, "end": {"type": "string"}},
         },
+        "schedule_ids": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "deleting a channel: the series that still have occurrences on it",
+        },
     },
 }
 

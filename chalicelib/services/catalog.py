@@ -121,9 +121,11 @@ class ChannelService(CatalogService[Channel]):
         store: RecordStore[Channel],
         publish: Publish,
         has_future_events: Callable[[Channel, datetime], bool],
+        continuing_series: Callable[[Channel, datetime], list[str]] = lambda channel, now: [],
     ) -> None:
         super().__init__(store, ChannelIn, "ch", "Channel", publish)
         self.has_future_events = has_future_events
+        self.continuing_series = continuing_series
 
     def view(self, record: Channel) -> dict[str, Any]:
         data = super().view(record)
@@ -145,6 +147,14 @@ class ChannelService(CatalogService[Channel]):
     def ensure_deletable(self, record: Channel, now: datetime) -> None:
         if self.has_future_events(record, now):
             raise Conflict("The channel has future events; cancel or move them first.")
+        # A series' later occurrences are future events too, even before they are materialised.
+        series = self.continuing_series(record, now)
+        if series:
+            raise Conflict(
+                "Series on this channel have occurrences ahead; delete them or move them to another "
+                "channel first.",
+                {"schedule_ids": series},
+            )
 
     def booking_guard(self, record: Channel) -> int | None:
         return record.booking_version

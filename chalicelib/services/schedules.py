@@ -96,6 +96,14 @@ class ScheduleService:
     def list(self, principal: Principal, limit: int, cursor: str | None) -> tuple[list[Schedule], str | None]:
         return self.store.list(principal.tenant_id, limit, cursor)
 
+    def continuing_on(self, channel: Channel, now: datetime) -> list[str]:
+        """Ids of the series on `channel` with an occurrence still ahead (paused ones may resume)."""
+        return [
+            schedule.id
+            for schedule in self.store.for_channel(channel.tenant_id, channel.id)
+            if self.next_occurrence(schedule, now) is not None
+        ]
+
     def next_occurrence(self, schedule: Schedule, now: datetime) -> datetime | None:
         """The next occurrence's (possibly overridden) start at or after `now`."""
         found, _ = occurrences(schedule, after=now, before=None, limit=1)

@@ -189,6 +189,34 @@ def test_deleting_a_channel_with_a_future_event_is_409(api: Api, clock: Clock) -
     assert ok(api.get(f"/v1/events/{event['id']}"))["id"] == event["id"], "past events are kept"
 
 
+def test_a_series_with_occurrences_ahead_keeps_its_channel(api: Api, clock: Clock) -> None:
+    """Occurrences beyond the materialised horizon are future events too: the channel stays (409)."""
+    channel = make_channel(api, name="Lecture hall")
+    path = f"/v1/channels/{channel['id']}"
+
+    def series(start: str, rrule: str, **more: Any) -> dict[str, Any]:
+        body = {"title": "Seminar", "channel_id": channel["id"], "timezone": "UTC", "duration": 3600}
+        return ok(
+            api.post("/v1/schedules", {**body, "start": start, "recurrence": {"rrule": rrule}, **more}), 201
+        )
+
+    # Starts 90 days out: nothing is materialised yet, so only the series itself holds the channel.
+    later = series("2027-05-30T10:00:00", "FREQ=WEEKLY")
+    assert ok(api.get(f"/v1/events?channel_id={channel['id']}"))["items"] == []
+    paused = series("2027-06-01T10:00:00", "FREQ=WEEKLY", active=False)
+    done = series("2027-03-02T10:00:00", "FREQ=DAILY;COUNT=3")
+    clock.advance(days=10)  # the daily series has run its three occurrences
+    refused = assert_problem(api.delete(path), 409)
+    assert sorted(refused["schedule_ids"]) == sorted([later["id"], paused["id"]]), (
+        "an ended series holds nothing"
+    )
+    assert ok(api.get(path))["id"] == channel["id"]
+
+    assert api.delete(f"/v1/schedules/{later['id']}").status_code == 204
+    assert api.delete(f"/v1/schedules/{paused['id']}").status_code == 204
+    assert api.delete(path).status_code == 204, done["id"] + " ended before now: it does not keep the channel"
+
+
 def test_a_channel_without_future_events_can_be_deleted(api: Api) -> None:
     empty = make_channel(api, name="Empty")
     assert api.delete(f"/v1/channels/{empty['id']}").status_code == 204
