@@ -338,11 +338,13 @@ def _restore(snapshot: dict[str, Any]) -> Response:
     return Response(body=snapshot.get("body", ""), status_code=int(snapshot["status"]), headers=headers)
 
 
-def method_not_allowed(allowed: list[str]) -> Callable[..., Response]:
-    """A view answering 405 problem+json for methods a path does not support."""
+def method_not_allowed(allowed: list[str], current_request: Callable[[], Any]) -> Callable[..., Response]:
+    """A view answering 405 problem+json for methods a path does not support (with its X-Request-Id)."""
 
     def view(**_params: str) -> Response:
-        return to_response(MethodNotAllowed(allowed))
+        response = to_response(MethodNotAllowed(allowed))
+        response.headers["X-Request-Id"] = _request_id(current_request())
+        return response
 
     return view
 

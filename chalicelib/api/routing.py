@@ -17,4 +17,4 @@ def add_method_not_allowed(app: Chalice) -> None:
         if missing:
             app.route(
                 path, methods=missing, content_types=["*/*"], name=f"not_allowed_{len(app.routes)}_{path}"
-            )(method_not_allowed(allowed))
+            )(method_not_allowed(allowed, lambda: app.current_request))

@@ -565,6 +565,7 @@ def test_a_wrong_method_is_405_with_allow(api: Api, method: str, path: str, allo
     assert allow, "a 405 names the allowed methods in `Allow`"
     assert {m.strip() for m in allow.split(",")} >= allowed, f"Allow: {allow} should list {allowed}"
     assert method not in {m.strip() for m in allow.split(",")}
+    assert response.headers.get("X-Request-Id"), "a 405 can be traced like any other response"
 
 
 # -- duplicate external_id (409) -----------------------------------------------------------------------
