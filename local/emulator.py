@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 import urllib.request
 
+from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
 # Verified against moto 5.2.5 (PRODUCT.md): this makes Step Functions really execute ASL, and Lambda
@@ -18,6 +20,29 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
+
+
+_ONE_AT_A_TIME = threading.RLock()
+
+
+def isolate_dynamodb() -> None:
+    """Run the emulator's DynamoDB calls one at a time, so its transactions are isolated as DynamoDB's are.
+
+    moto 5.2.5's TransactWriteItems snapshots the whole table and puts the snapshot back when an item
+    fails. With requests served on many threads, that can drop a write another request made meanwhile, or
+    bring back an item whose own transaction was rolled back (seen as "An event with this id exists" when
+    eight bookings race). Serialising the calls costs nothing measurable: moto runs them under the GIL.
+    """
+    if getattr(DynamoHandler.call_action, "isolated", False):
+        return
+    unguarded = DynamoHandler.call_action
+
+    def call_action(self: DynamoHandler) -> object:
+        with _ONE_AT_A_TIME:
+            return unguarded(self)
+
+    call_action.isolated = True  # type: ignore[attr-defined]
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
 class Emulator:
@@ -32,6 +57,7 @@ class Emulator:
         # moto compares Wait TimestampPath instants with naive *local* time: run the process in UTC.
         os.environ["TZ"] = "UTC"
         time.tzset()
+        isolate_dynamodb()
         self.server.start()
         _, port = self.server.get_host_and_port()
         self.url = f"http://{self.host}:{port}"
