@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 from collections.abc import Callable
 from typing import Protocol
 
@@ -49,6 +50,7 @@ class AuthService:
     def __init__(self, keys: KeyLookup) -> None:
         self.keys = keys
         self._known: dict[str, dict] = {}
+        self._lock = threading.Lock()
 
     def authenticate(self, presented: str | None) -> Principal:
         if not presented:
@@ -89,6 +91,7 @@ class AuthService:
             raise Unauthenticated(INVALID)
 
     def _remember(self, digest: str, entry: dict) -> None:
-        if len(self._known) >= KNOWN_KEYS:
-            self._known.pop(next(iter(self._known)))  # the oldest: dicts keep insertion order
-        self._known[digest] = entry
+        with self._lock:  # requests run on threads locally; evicting iterates the dict
+            if len(self._known) >= KNOWN_KEYS:
+                self._known.pop(next(iter(self._known)))  # the oldest: dicts keep insertion order
+            self._known[digest] = entry
