@@ -62,7 +62,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.config import Settings
     from chalicelib.domain.models import Channel, Source
     from chalicelib.services.auth import AuthService
-    from chalicelib.services.catalog import ChannelService, source_service
+    from chalicelib.services.catalog import ChannelService, SourceService
     from chalicelib.services.conflicts import ConflictChecker
     from chalicelib.services.events import EventService
     from chalicelib.services.idempotency import IdempotencyService
@@ -100,7 +100,9 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
         idempotency=IdempotencyService(IdempotencyStore(table)),
         tenancy=TenancyService(tenancy_store),
         channels=ChannelService(channel_store, publish, events.has_future_events, schedules.continuing_on),
-        sources=source_service(RecordStore(table, Source, lambda t: k.collection(t, "SOURCE")), publish),
+        sources=SourceService(
+            RecordStore(table, Source, lambda t: k.collection(t, "SOURCE")), publish, events.using_source
+        ),
         events=events,
         schedules=schedules,
         lifecycle=lifecycle,

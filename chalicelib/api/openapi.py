@@ -35,6 +35,11 @@ PROBLEM = {
             "type": "object",
             "properties": {"start": {"type": "string"}, "end": {"type": "string"}},
         },
+        "event_ids": {
+            "type": "array",
+            "items": {"type": "string"},
+            "description": "deleting a source: events still to come that use it (the first 20)",
+        },
         "schedule_ids": {
             "type": "array",
             "items": {"type": "string"},

@@ -160,5 +160,21 @@ class ChannelService(CatalogService[Channel]):
         return record.booking_version
 
 
-def source_service(store: RecordStore[Source], publish: Publish) -> CatalogService[Source]:
-    return CatalogService(store, SourceIn, "src", "Source", publish)
+class SourceService(CatalogService[Source]):
+    """Sources; one that events still to come use cannot be deleted (they would point at nothing)."""
+
+    def __init__(
+        self,
+        store: RecordStore[Source],
+        publish: Publish,
+        future_events_using: Callable[[Source, datetime], list[str]] = lambda source, now: [],
+    ) -> None:
+        super().__init__(store, SourceIn, "src", "Source", publish)
+        self.future_events_using = future_events_using
+
+    def ensure_deletable(self, record: Source, now: datetime) -> None:
+        using = self.future_events_using(record, now)
+        if using:
+            raise Conflict(
+                "Events still to come use this source; remove it from them first.", {"event_ids": using}
+            )

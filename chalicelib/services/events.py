@@ -28,7 +28,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.inputs import MAX_EVENT_SECONDS, EventIn
-from chalicelib.domain.models import Channel, Event, EventState, Principal
+from chalicelib.domain.models import Channel, Event, EventState, Principal, Source
 from chalicelib.domain.queries import EventQuery
 from chalicelib.domain.validation import validate
 from chalicelib.services.common import check_if_match, patched
@@ -190,6 +190,20 @@ class EventService:
             tenant_id=channel.tenant_id, channel_id=channel.id, start_from=now, states=ACTIVE, limit=100
         )
         return next(self.store.iterate(query), None) is not None
+
+    def using_source(self, source: Source, now: datetime, at_most: int = 20) -> list[str]:
+        """Ids of events that have not ended and still hold their slot using `source` (the first few).
+
+        Reads the tenant's future events page by page (a source is deleted rarely; no index is kept).
+        """
+        query = EventQuery(tenant_id=source.tenant_id, start_from=now, states=ACTIVE, limit=100)
+        found: list[str] = []
+        for event in self.store.iterate(query, self.tenant_max_duration(source.tenant_id)):
+            if source.id in event.source_ids:
+                found.append(event.id)
+                if len(found) == at_most:
+                    break
+        return found
 
     def create(self, principal: Principal, body: EventIn, now: datetime) -> Event:
         channel = self.channel(principal.tenant_id, body.channel_id)

@@ -258,6 +258,28 @@ def test_source_crud(api: Api) -> None:
     assert_problem(api.get(path), 404)
 
 
+def test_a_source_that_events_to_come_use_cannot_be_deleted(api: Api, clock: Clock) -> None:
+    channel = make_channel(api)["id"]
+    camera = make_source(api, name="Cam 1")["id"]
+    spare = make_source(api, name="Cam 2")["id"]
+    path = f"/v1/sources/{camera}"
+    marathon = make_event(
+        api, channel, title="Marathon", start="2027-03-01T09:00:00Z", duration=3 * 86400, source_ids=[camera]
+    )
+    show = make_event(api, channel, title="Show", start="2027-03-05T10:00:00Z", source_ids=[camera, spare])
+    cancelled = make_event(api, channel, title="Off", start="2027-03-06T10:00:00Z", source_ids=[camera])
+    ok(api.post(f"/v1/events/{cancelled['id']}/actions", {"action": "cancel"}))
+
+    clock.advance(days=2)  # the marathon began two days ago and is still on
+    refused = assert_problem(api.delete(path), 409)
+    assert refused["event_ids"] == [marathon["id"], show["id"]], "a cancelled event holds nothing"
+    assert ok(api.get(path))["id"] == camera, "a refused delete keeps the source"
+
+    clock.advance(days=5)  # both are over
+    assert api.delete(path).status_code == 204
+    assert ok(api.get(f"/v1/events/{show['id']}"))["source_ids"] == [camera, spare], "history is kept"
+
+
 @pytest.mark.parametrize("kind", ["UDP", "RTP", "RTMP", "RTMPS", "SRT", "RTSP", "HLS", "NDI", "SDI", "HDMI"])
 def test_every_source_type_is_accepted(api: Api, kind: str) -> None:
     assert make_source(api, type=kind, port=65535)["type"] == kind
