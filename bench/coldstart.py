@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.common import median
+from bench.common import median, run_module
 from bench.stack import call
 
 KEY = "onair_bench-coldstart-key-0123456789"
@@ -94,18 +94,7 @@ def main(runs: int) -> int:
 
 def measure(runs: int = 5) -> dict[str, Any]:
     """Run `main` in a fresh interpreter (the stack changes the process environment); medians in seconds."""
-    env = dict(os.environ)
-    env.pop("AWS_ENDPOINT_URL", None)
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.coldstart", str(runs)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
-    if out.returncode:
-        raise RuntimeError(out.stdout + out.stderr)
-    found = json.loads(out.stdout.strip().splitlines()[-1])
+    found = run_module("bench.coldstart", str(runs), timeout=300)
 
     def total(row: dict[str, float]) -> float:
         return row["import"] + row["first_request"]

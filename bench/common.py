@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -121,3 +124,19 @@ class DynamoCounter:
 def items_read(calls: list[Call]) -> int:
     """Items DynamoDB read: a GetItem reads its item, a Query what it scanned (ScannedCount)."""
     return sum(c.scanned for c in calls if c.operation in READS)
+
+
+def run_module(module: str, *args: str, timeout: float = 180) -> Any:
+    """Run `python -m module args` in a fresh interpreter and decode the JSON its last line prints.
+
+    For figures that start a local stack: the stack rewrites the process environment (endpoint, credentials),
+    so it must not share a process with the other figures.
+    """
+    env = dict(os.environ)
+    env.pop("AWS_ENDPOINT_URL", None)
+    out = subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
+    if out.returncode:
+        raise RuntimeError(out.stdout + out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])

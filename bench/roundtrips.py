@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from bench.common import DynamoCounter, Figure
+from bench.common import DynamoCounter, Figure, run_module
 from bench.stack import call
 
 KEY = "onair_bench-roundtrips-key-0123456789"
@@ -97,17 +97,7 @@ NAMES = {"list_page": "list first page", "list_next_page": "next page"}
 
 def figure() -> Figure:
     """Run this module in a fresh interpreter (the stack changes the process environment) and judge it."""
-    import os
-    import subprocess
-
-    env = dict(os.environ)
-    env.pop("AWS_ENDPOINT_URL", None)
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.roundtrips"], capture_output=True, text=True, timeout=180, env=env
-    )
-    if out.returncode:
-        raise RuntimeError(out.stdout + out.stderr)
-    counts = json.loads(out.stdout.strip().splitlines()[-1])
+    counts = run_module("bench.roundtrips")
     holds = all(counts[op]["operation"] <= goal for op, goal in GOALS.items())
     measured = ", ".join(
         f"{NAMES.get(op, op)} {counts[op]['operation']}"
