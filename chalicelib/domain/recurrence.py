@@ -11,11 +11,11 @@ from __future__ import annotations
 import calendar
 import heapq
 import re
-from math import gcd
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from math import gcd
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
