@@ -13,10 +13,17 @@ from typing import Any
 from chalicelib.adapters import keys as k
 
 
-def bump_channel_op(tenant_id: str, channel_id: str, booking_version: int | None) -> dict[str, Any]:
+def bump_channel_op(
+    tenant_id: str, channel_id: str, booking_version: int | None, series: int = 0
+) -> dict[str, Any]:
     """The transaction item that bumps the channel's booking version, checked against `booking_version`
-    when given (the version the overlap check read); the channel must exist either way."""
+    when given (the version the overlap check read); the channel must exist either way. `series` adds to
+    the channel's count of series (a channel with none is not asked for its series)."""
     condition, values = "attribute_exists(pk)", {":zero": 0, ":one": 1}
+    expression = "SET booking_version = if_not_exists(booking_version, :zero) + :one"
+    if series:
+        expression += " ADD series_count :series"
+        values[":series"] = series
     if booking_version is not None:
         condition += " AND (booking_version = :bv" + (
             " OR attribute_not_exists(booking_version))" if booking_version == 0 else ")"
@@ -25,7 +32,7 @@ def bump_channel_op(tenant_id: str, channel_id: str, booking_version: int | None
     return {
         "Update": {
             "Key": {"pk": k.collection(tenant_id, "CHANNEL"), "sk": channel_id},
-            "UpdateExpression": "SET booking_version = if_not_exists(booking_version, :zero) + :one",
+            "UpdateExpression": expression,
             "ConditionExpression": condition,
             "ExpressionAttributeValues": values,
         }

@@ -14,7 +14,14 @@ R = TypeVar("R", bound=Record)
 
 
 # Attributes kept outside `doc` because writes other than a record replace change them.
-LIVE_ATTRIBUTES = ("max_event_seconds", "booking_version", "materialised_until", "overlaps", "failure")
+LIVE_ATTRIBUTES = (
+    "max_event_seconds",
+    "booking_version",
+    "series_count",
+    "materialised_until",
+    "overlaps",
+    "failure",
+)
 
 
 def to_item(record: Record, pk: str, **extra: Any) -> dict[str, Any]:

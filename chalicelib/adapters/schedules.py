@@ -49,7 +49,7 @@ class ScheduleStore(RecordStore[Schedule]):
                 },
                 "schedule",
             ),
-            (guards.bump_channel_op(schedule.tenant_id, schedule.channel_id, booking_version), "channel"),
+            (guards.bump_channel_op(schedule.tenant_id, schedule.channel_id, booking_version, 1), "channel"),
             *self._sources(schedule, ()),
         ]
         self._run(ops, new=True)
@@ -81,12 +81,16 @@ class ScheduleStore(RecordStore[Schedule]):
         }
         ops: list[tuple[dict[str, Any], str]] = [(update, "version")]
         if booking_version is not None:
+            moved = previous is not None and previous.channel_id != record.channel_id
             ops.append(
-                (guards.bump_channel_op(record.tenant_id, record.channel_id, booking_version), "channel")
+                (
+                    guards.bump_channel_op(record.tenant_id, record.channel_id, booking_version, int(moved)),
+                    "channel",
+                )
             )
-            if previous is not None and previous.channel_id != record.channel_id:
+            if previous is not None and moved:
                 ops.append(
-                    (guards.bump_channel_op(previous.tenant_id, previous.channel_id, None), "old channel")
+                    (guards.bump_channel_op(previous.tenant_id, previous.channel_id, None, -1), "old channel")
                 )
         ops += self._sources(record, previous.source_ids if previous is not None else record.source_ids)
         self._run(ops)
@@ -122,10 +126,27 @@ class ScheduleStore(RecordStore[Schedule]):
                 },
                 "schedule",
             ),
-            (guards.bump_channel_op(successor.tenant_id, successor.channel_id, booking_version), "channel"),
+            (
+                guards.bump_channel_op(successor.tenant_id, successor.channel_id, booking_version, 1),
+                "channel",
+            ),
             *self._sources(successor, ended.source_ids),
         ]
         self._run(ops)
+
+    def remove(self, schedule: Schedule) -> None:
+        """Delete the schedule if unchanged, then count it off its channel (a count left too high only
+        costs a read; the channel may be gone when the series had ended)."""
+        self.delete(schedule.tenant_id, schedule.id, schedule.version)
+        op = guards.bump_channel_op(schedule.tenant_id, schedule.channel_id, None, -1)["Update"]
+        with contextlib.suppress(ConditionFailed):
+            self.table.update(
+                op["Key"]["pk"],
+                op["Key"]["sk"],
+                op["UpdateExpression"],
+                condition=op["ConditionExpression"],
+                values=op["ExpressionAttributeValues"],
+            )
 
     def unchanged_op(self, schedule: Schedule) -> dict[str, Any]:
         """A transaction item that fails unless the schedule is still at `schedule.version` (a write made

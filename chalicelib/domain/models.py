@@ -107,6 +107,8 @@ class Channel(Record):
     max_event_seconds: int = 0
     # Bumped by every booking write on the channel: a condition on it makes deletes and checks race-free.
     booking_version: int = 0
+    # How many series the channel has (paused and ended ones too): none means no series to read.
+    series_count: int = 0
 
     @property
     def changeover(self) -> timedelta:

@@ -49,7 +49,10 @@ class ChannelBookings:
     # -- reads ----------------------------------------------------------------------------------------
 
     def series(self, channel: Channel) -> list[Schedule]:
-        """The channel's active series (one Query); paused ones book nothing."""
+        """The channel's active series (one Query, none for a channel that has never had a series);
+        paused ones book nothing."""
+        if channel.series_count <= 0:
+            return []
         return [s for s in self.schedule_store.for_channel(channel.tenant_id, channel.id) if s.active]
 
     def events(

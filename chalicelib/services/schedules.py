@@ -242,7 +242,7 @@ class ScheduleService:
         schedule = self.get(principal, schedule_id)
         check_if_match(if_match, schedule)
         try:
-            self.store.delete(schedule.tenant_id, schedule.id, schedule.version)
+            self.store.remove(schedule)
         except StaleWrite:
             raise PreconditionFailed("The schedule changed while it was being deleted; retry.") from None
         for event in self.materialiser.future_events(schedule, now):
