@@ -32,7 +32,7 @@ from chalicelib.domain.models import Channel, Event, EventState, Principal, Sour
 from chalicelib.domain.queries import EventQuery
 from chalicelib.domain.validation import validate
 from chalicelib.services.bookings import ChannelBookings, suggestion_json
-from chalicelib.services.common import check_if_match, patched
+from chalicelib.services.common import check_if_match, optimistic, patched
 
 log = logging.getLogger("onair.events")
 Publish = Callable[[str, dict[str, Any]], None]
@@ -238,45 +238,44 @@ class EventService:
         now: datetime,
     ) -> Event:
         """Merge or JSON patch; retried on a concurrent write unless the client pinned the ETag."""
-        for _ in range(3):
+
+        def attempt() -> Event:
             current = self.get(principal, event_id)
             check_if_match(if_match, current)
             if current.deleted_at is not None:
                 raise Conflict("The event is deleted; restore it first.")
             view = writable_view(current)
             body = validate(EventIn, reconcile_times(view, patched(view, document, kind)))
-            try:
-                return self._replace(current, body, now, body.allow_conflict)
-            except StaleWrite:
-                if if_match is not None:
-                    raise PreconditionFailed("The event changed since the ETag you sent.") from None
-        raise StaleWrite()
+            return self._replace(current, body, now, body.allow_conflict)
+
+        return optimistic(if_match, attempt, "event")
 
     def delete(
         self, principal: Principal, event_id: str, hard: bool, if_match: str | None, now: datetime
     ) -> None:
         """Soft-delete (restorable, frees the slot), or with `hard` remove the record for good."""
-        current = self.get(principal, event_id)
-        check_if_match(if_match, current)
-        try:
+
+        def attempt() -> Event | None:
+            current = self.get(principal, event_id)
+            check_if_match(if_match, current)
             if hard:
                 self.store.delete(current)
                 self.automation.removed(current)
                 if current.occupies():
                     self.drop_marks(current)
                     self.released(current, now)
-            elif current.deleted_at is None:
-                deleted = current.model_copy(
-                    update={"deleted_at": now, "updated_at": now, "version": current.version + 1}
-                )
-                self.rewrite(deleted, current)
-            else:
-                return
-        except StaleWrite:
-            raise PreconditionFailed(
-                "The event changed while it was being deleted; read it and retry."
-            ) from None
-        self.publish("Event Deleted", {"tenant_id": current.tenant_id, "id": current.id, "hard": hard})
+                return current
+            if current.deleted_at is not None:
+                return None
+            deleted = current.model_copy(
+                update={"deleted_at": now, "updated_at": now, "version": current.version + 1}
+            )
+            self.rewrite(deleted, current)
+            return current
+
+        removed = optimistic(if_match, attempt, "event")
+        if removed is not None:
+            self.publish("Event Deleted", {"tenant_id": removed.tenant_id, "id": removed.id, "hard": hard})
 
     def restore(
         self,
@@ -287,19 +286,21 @@ class EventService:
         allow_conflict: bool = False,
     ) -> Event:
         """Undo a soft delete; the slot is booked again, so it is checked like a new booking."""
-        current = self.get(principal, event_id)
-        check_if_match(if_match, current)
-        if current.deleted_at is None:
-            return current
-        channel = self.channel(current.tenant_id, current.channel_id, pointer="/channel_id")
-        restored = current.model_copy(
-            update={"deleted_at": None, "updated_at": now, "version": current.version + 1}
-        )
-        try:
-            restored = self.book(restored, current, channel, allow_conflict)
-        except StaleWrite:
-            raise PreconditionFailed("The event changed while it was being restored; retry.") from None
-        self.publish("Event Restored", {"tenant_id": current.tenant_id, "id": current.id})
+
+        def attempt() -> tuple[Event, bool]:
+            current = self.get(principal, event_id)
+            check_if_match(if_match, current)
+            if current.deleted_at is None:
+                return current, False
+            channel = self.channel(current.tenant_id, current.channel_id, pointer="/channel_id")
+            restored = current.model_copy(
+                update={"deleted_at": None, "updated_at": now, "version": current.version + 1}
+            )
+            return self.book(restored, current, channel, allow_conflict), True
+
+        restored, changed = optimistic(if_match, attempt, "event")
+        if changed:
+            self.publish("Event Restored", {"tenant_id": restored.tenant_id, "id": restored.id})
         return restored
 
     def clone(self, principal: Principal, event_id: str, overrides: Any, now: datetime) -> Event:

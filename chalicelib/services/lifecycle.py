@@ -31,12 +31,12 @@ from chalicelib.adapters.lock import ChannelBusy, ChannelLocks
 from chalicelib.adapters.runs import DueRuns
 from chalicelib.adapters.stepfunctions import Runs
 from chalicelib.domain import lifecycle
-from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, StaleWrite, ValidationFailed
+from chalicelib.domain.errors import Conflict, NotFound, StaleWrite, ValidationFailed
 from chalicelib.domain.inputs import MAX_EVENT_SECONDS
 from chalicelib.domain.lifecycle import TERMINAL, Transition
 from chalicelib.domain.models import Channel, Driver, Event, EventState, Principal
 from chalicelib.domain.time import format_instant
-from chalicelib.services.common import check_if_match
+from chalicelib.services.common import check_if_match, optimistic
 from chalicelib.services.events import EventService
 
 log = logging.getLogger("onair.lifecycle")
@@ -332,18 +332,22 @@ class LifecycleService:
         return cancelled
 
     def act(self, principal: Principal, event_id: str, request: ActionRequest, if_match: str | None) -> Event:
-        """Run an API action; 422 for an unknown one, 409 naming the state when it is not allowed."""
-        current = self.events.get(principal, event_id)
-        check_if_match(if_match, current)
-        transition = lifecycle.apply(current.state, request.action)
-        if current.deleted_at is not None and request.action != "force_stop":
-            raise Conflict("The event is deleted; restore it first.", {"state": current.state.value})
-        channel = self.events.channel(current.tenant_id, current.channel_id)
-        actor, reason = principal.name, request.reason
-        try:
-            return self._act(current, channel, transition, request, actor, reason)
-        except StaleWrite:
-            raise PreconditionFailed("The event changed while the action ran; read it and retry.") from None
+        """Run an API action; 422 for an unknown one, 409 naming the state when it is not allowed.
+
+        An action that loses a race with the event's own run or another client's change is decided
+        again on a fresh read (the client sees 412 only for its own stale `If-Match`).
+        """
+
+        def attempt() -> Event:
+            current = self.events.get(principal, event_id)
+            check_if_match(if_match, current)
+            transition = lifecycle.apply(current.state, request.action)
+            if current.deleted_at is not None and request.action != "force_stop":
+                raise Conflict("The event is deleted; restore it first.", {"state": current.state.value})
+            channel = self.events.channel(current.tenant_id, current.channel_id)
+            return self._act(current, channel, transition, request, principal.name, request.reason)
+
+        return optimistic(if_match, attempt, "event")
 
     def _act(
         self,

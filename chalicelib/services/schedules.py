@@ -23,7 +23,6 @@ from chalicelib.domain.errors import (
     BookingRaced,
     Conflict,
     NotFound,
-    PreconditionFailed,
     StaleWrite,
     ValidationFailed,
 )
@@ -46,7 +45,7 @@ from chalicelib.domain.schedules import (
 from chalicelib.domain.time import format_instant, parse_instant
 from chalicelib.domain.validation import validate
 from chalicelib.services.bookings import suggestion_json
-from chalicelib.services.common import check_if_match, patched
+from chalicelib.services.common import check_if_match, optimistic, patched
 from chalicelib.services.events import MAX_BOOKING_ATTEMPTS, EventService, writable_view
 from chalicelib.services.materialiser import Materialiser, occurrence_event
 from chalicelib.services.series_check import SeriesCheck, SeriesConflicts
@@ -199,7 +198,8 @@ class ScheduleService:
         now: datetime,
     ) -> Schedule:
         """Change every future occurrence that was not individually modified or skipped."""
-        for _ in range(3):
+
+        def attempt() -> tuple[Schedule, Schedule, list[str]]:
             current = self.get(principal, schedule_id)
             check_if_match(if_match, current)
             body = validate(ScheduleIn, patched(schedule_view(current), document, kind))
@@ -214,37 +214,38 @@ class ScheduleService:
                 n for n in fields if schedule_view(current).get(n) != schedule_view(updated).get(n)
             )
             if not changes:
-                return current
-            try:
-                if set(changes) & BOOKING_FIELDS:
+                return current, current, []
+            if set(changes) & BOOKING_FIELDS:
 
-                    def write(checked: Schedule, version: int, current: Schedule = current) -> None:
-                        self.store.replace(checked, current.version, version, previous=current)
+                def write(checked: Schedule, version: int) -> None:
+                    self.store.replace(checked, current.version, version, previous=current)
 
-                    updated = self._book(updated, current, channel, now, body.allow_conflict, write)
-                else:
-                    self.store.replace(updated, current.version)
-            except StaleWrite:
-                if if_match is not None:
-                    raise PreconditionFailed("The schedule changed since the ETag you sent.") from None
-                continue
-            self.series.sync_partners(updated, set(current.conflicting_schedule_ids))
-            self.materialiser.reconcile(updated, now, updated.materialised_until or now, now)
-            self.materialiser.track(updated, updated.materialised_until or now)
-            self.publish(
-                "Schedule Updated", {"tenant_id": updated.tenant_id, "id": updated.id, "changes": changes}
-            )
-            return updated
-        raise StaleWrite()
+                updated = self._book(updated, current, channel, now, body.allow_conflict, write)
+            else:
+                self.store.replace(updated, current.version)
+            return current, updated, changes
+
+        current, updated, changes = optimistic(if_match, attempt, "schedule")
+        if not changes:
+            return current
+        self.series.sync_partners(updated, set(current.conflicting_schedule_ids))
+        self.materialiser.reconcile(updated, now, updated.materialised_until or now, now)
+        self.materialiser.track(updated, updated.materialised_until or now)
+        self.publish(
+            "Schedule Updated", {"tenant_id": updated.tenant_id, "id": updated.id, "changes": changes}
+        )
+        return updated
 
     def delete(self, principal: Principal, schedule_id: str, if_match: str | None, now: datetime) -> None:
         """Remove the series and cancel its future events; past ones are kept."""
-        schedule = self.get(principal, schedule_id)
-        check_if_match(if_match, schedule)
-        try:
+
+        def attempt() -> Schedule:
+            schedule = self.get(principal, schedule_id)
+            check_if_match(if_match, schedule)
             self.store.remove(schedule)
-        except StaleWrite:
-            raise PreconditionFailed("The schedule changed while it was being deleted; retry.") from None
+            return schedule
+
+        schedule = optimistic(if_match, attempt, "schedule")
         for event in self.materialiser.future_events(schedule, now):
             self.materialiser.cancel(event, now)
         for other in schedule.conflicting_schedule_ids:  # a deleted series overlaps nothing any more
@@ -301,50 +302,54 @@ class ScheduleService:
         allow_conflict: bool = False,
     ) -> Schedule:
         """This and following: the series ends before `at`; a new one with `changes` takes over from `at`."""
-        schedule, occ = self._occurrence(principal, schedule_id, at_text, pointer="/at")
-        at = occ.occurrence_start
-        if at <= now:
-            raise ValidationFailed.one("/at", "must be a future occurrence")
-        if changes is not None and not isinstance(changes, dict):
-            raise ValidationFailed.one("/changes", "must be an object")
-        view = schedule_view(schedule)
-        view["start"] = at.astimezone(load_zone(schedule.timezone)).replace(tzinfo=None).isoformat()
-        count = count_of(schedule)
-        if count is not None:
-            view["recurrence"] = with_count(view["recurrence"], count - generated_before(schedule, at))
-        try:
-            body = validate(ScheduleIn, patched(view, changes or {}, "merge"))
-            channel = self.events.channel(principal.tenant_id, body.channel_id)
-            fields = normalise(body, channel.timezone)
-        except ValidationFailed as exc:  # point into `changes`, where the client wrote it
-            raise ValidationFailed([type(e)(f"/changes{e.pointer}", e.detail) for e in exc.errors]) from None
-        successor = Schedule(
-            id=new_id("sch", now), tenant_id=schedule.tenant_id, created_at=now, updated_at=now, **fields
-        )
-        moved = {key: exc for key, exc in schedule.exceptions.items() if parse_instant(key) >= at}
-        successor = successor.model_copy(update={"exceptions": moved})
-        require_future(first_instant(successor), now, "/changes/start")
-        ended = schedule.model_copy(
-            update={
-                "series_end": at,
-                "updated_at": now,
-                "version": schedule.version + 1,
-                "exceptions": {k: v for k, v in schedule.exceptions.items() if k not in moved},
-            }
-        )
 
-        def replaced(booking: Booking) -> bool:  # the old series' own later occurrences give way
-            return booking.schedule_id == schedule.id and booking.start >= at
+        def attempt() -> tuple[Schedule, Schedule, Schedule, dict[str, OccurrenceException], datetime]:
+            schedule, occ = self._occurrence(principal, schedule_id, at_text, pointer="/at")
+            at = occ.occurrence_start
+            if at <= now:
+                raise ValidationFailed.one("/at", "must be a future occurrence")
+            if changes is not None and not isinstance(changes, dict):
+                raise ValidationFailed.one("/changes", "must be an object")
+            view = schedule_view(schedule)
+            view["start"] = at.astimezone(load_zone(schedule.timezone)).replace(tzinfo=None).isoformat()
+            count = count_of(schedule)
+            if count is not None:
+                view["recurrence"] = with_count(view["recurrence"], count - generated_before(schedule, at))
+            try:
+                body = validate(ScheduleIn, patched(view, changes or {}, "merge"))
+                channel = self.events.channel(principal.tenant_id, body.channel_id)
+                fields = normalise(body, channel.timezone)
+            except ValidationFailed as exc:  # point into `changes`, where the client wrote it
+                raise ValidationFailed(
+                    [type(e)(f"/changes{e.pointer}", e.detail) for e in exc.errors]
+                ) from None
+            successor = Schedule(
+                id=new_id("sch", now), tenant_id=schedule.tenant_id, created_at=now, updated_at=now, **fields
+            )
+            moved = {key: exc for key, exc in schedule.exceptions.items() if parse_instant(key) >= at}
+            successor = successor.model_copy(update={"exceptions": moved})
+            require_future(first_instant(successor), now, "/changes/start")
+            ended = schedule.model_copy(
+                update={
+                    "series_end": at,
+                    "updated_at": now,
+                    "version": schedule.version + 1,
+                    "exceptions": {k: v for k, v in schedule.exceptions.items() if k not in moved},
+                }
+            )
 
-        def write(checked: Schedule, version: int) -> None:
-            self.store.split(ended, schedule.version, checked, version)
+            def replaced(booking: Booking) -> bool:  # the old series' own later occurrences give way
+                return booking.schedule_id == schedule.id and booking.start >= at
 
-        try:
+            def write(checked: Schedule, version: int) -> None:
+                self.store.split(ended, schedule.version, checked, version)
+
             successor = self._book(
                 successor, None, channel, now, allow_conflict or body.allow_conflict, write, replaced
             )
-        except StaleWrite:
-            raise PreconditionFailed("The schedule changed while it was being split; retry.") from None
+            return schedule, ended, successor, moved, at
+
+        schedule, ended, successor, moved, at = optimistic(None, attempt, "schedule")
         for event in self.materialiser.future_events(schedule, at):
             if format_instant(event.occurrence_start or event.start) in moved:
                 continue  # modified occurrences move to the successor with their event
