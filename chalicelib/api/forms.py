@@ -50,7 +50,9 @@ def parse_form(body: bytes, content_type: str | None) -> dict[str, Part]:
     kind, params = _params(content_type or "")
     if kind == "application/x-www-form-urlencoded":
         try:
-            pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_PARTS)
+            pairs = parse_qsl(
+                body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_PARTS, errors="strict"
+            )
         except (UnicodeDecodeError, ValueError):
             raise MalformedRequest("The form is not valid application/x-www-form-urlencoded.") from None
         fields: dict[str, Part] = {}

@@ -168,16 +168,14 @@ class AgentService:
         return f"{name} set to {state}"
 
     def state(self, agent: Agent, record: AgentRecord, name: str, now: datetime) -> dict[str, Any]:
-        """The agent's last state, as Opencast's `agents/{name}.json` shows it."""
+        """The agent's last state, as Opencast's `agents/{name}.json` shows it (in `agent-state-update`)."""
         self._own(agent, name)
         since = int((now - record.last_seen).total_seconds() * 1000) if record.last_seen else None
         return {
-            "agent-state-update": {
-                "name": name,
-                "state": record.state or "unknown",
-                "url": record.address or "",
-                "time-since-last-update": since,
-            }
+            "name": name,
+            "state": record.state or "unknown",
+            "url": record.address or "",
+            "time-since-last-update": since,
         }
 
     def set_configuration(
@@ -232,12 +230,12 @@ class AgentService:
         raise StaleWrite()
 
     def recording_state(self, agent: Agent, event_id: str, now: datetime) -> dict[str, Any]:
-        """A recording's last reported state, as Opencast's `recordings/{id}.json` shows it."""
+        """A recording's last state, as Opencast's `recordings/{id}.json` shows it (its inside)."""
         self.booking(agent, event_id)
         found = self.recordings.state(agent.tenant_id, event_id)
         state, at = found if found else ("unknown", None)
         since = int((now - at).total_seconds() * 1000) if at else None
-        return {"recording-state-update": {"id": event_id, "state": state, "time-since-last-update": since}}
+        return {"id": event_id, "state": state, "time-since-last-update": since}
 
     # -- the channel's view --------------------------------------------------------------------------------
 
