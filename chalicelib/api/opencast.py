@@ -23,7 +23,7 @@ from chalice import Blueprint, Response
 from chalicelib import bootstrap, logs
 from chalicelib.api.errors import to_response
 from chalicelib.api.forms import Part, parse_form
-from chalicelib.api.http import ROUTES, RouteSpec, _request_id
+from chalicelib.api.http import ROUTES, RouteSpec, _request_id, finish
 from chalicelib.domain.errors import DomainError, PayloadTooLarge
 
 log = logging.getLogger("onair.agents")
@@ -115,15 +115,7 @@ def handle(fn: Callable[[AgentCall], Answer], route: str, request: Any, params: 
         except Exception:
             log.exception("unhandled error")
             response = to_response(RuntimeError())
-        response.headers["X-Request-Id"] = request_id
-        log.info(
-            "request",
-            extra={
-                "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-            },
-        )
-    return response
+        return finish(response, request_id, started)
 
 
 def _respond(fn: Callable[[AgentCall], Answer], route: str, request: Any, params: dict[str, str]) -> Response:
