@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from chalicelib.config import Settings
     from chalicelib.domain.models import Source
+    from chalicelib.services.agents import AgentService
     from chalicelib.services.auth import AuthService
     from chalicelib.services.catalog import CatalogService, ChannelService
     from chalicelib.services.events import EventService
     from chalicelib.services.idempotency import IdempotencyService
+    from chalicelib.services.ingest import IngestService
     from chalicelib.services.lifecycle import LifecycleService
     from chalicelib.services.materialiser import Materialiser
     from chalicelib.services.schedules import ScheduleService
@@ -38,6 +40,8 @@ class Services:
     schedules: ScheduleService
     materialiser: Materialiser
     lifecycle: LifecycleService
+    agents: AgentService
+    ingest: IngestService
     jobs: dict[str, Callable[[datetime], dict]]
 
 
@@ -50,12 +54,14 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib import logs
     from chalicelib.adapters import aws
     from chalicelib.adapters import keys as k
+    from chalicelib.adapters.agents import AgentRegistry, DigestState
     from chalicelib.adapters.dynamo import Table
     from chalicelib.adapters.events import EventStore
     from chalicelib.adapters.history import HistoryStore
     from chalicelib.adapters.idempotency import IdempotencyStore
     from chalicelib.adapters.lock import ChannelLocks
     from chalicelib.adapters.publisher import EventBridgePublisher
+    from chalicelib.adapters.recordings import RecordingStore
     from chalicelib.adapters.records import RecordStore
     from chalicelib.adapters.runs import DueRuns
     from chalicelib.adapters.schedules import ScheduleStore
@@ -63,11 +69,13 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.adapters.tenancy import TenancyStore
     from chalicelib.config import Settings
     from chalicelib.domain.models import Channel, Source
+    from chalicelib.services.agents import AgentService, Deadlines
     from chalicelib.services.auth import AuthService
     from chalicelib.services.bookings import ChannelBookings
     from chalicelib.services.catalog import ChannelService, SourceService
     from chalicelib.services.events import EventService
     from chalicelib.services.idempotency import IdempotencyService
+    from chalicelib.services.ingest import IngestService
     from chalicelib.services.lifecycle import LifecycleService
     from chalicelib.services.materialiser import Materialiser
     from chalicelib.services.schedules import ScheduleService
@@ -102,13 +110,26 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     events.automation = lifecycle  # every booking write now starts, moves or stops the event's run
     events.conflict_listeners.append(series.mark_conflict)
     events.release_listeners.append(series.released)
+    registry = AgentRegistry(table)
+    recordings = RecordingStore(table, settings.recordings_bucket)
+    agents = AgentService(
+        registry,
+        DigestState(table, settings.agent_secret),
+        recordings,
+        events,
+        lifecycle,
+        publish,
+        Deadlines(settings.agent_silence, settings.agent_risk_lead, settings.agent_start_grace),
+    )
     return Services(
         settings=settings,
         clock=clock,
         auth=AuthService(tenancy_store),
         idempotency=IdempotencyService(IdempotencyStore(table)),
         tenancy=TenancyService(tenancy_store),
-        channels=ChannelService(channel_store, publish, events.has_future_events, schedules.continuing_on),
+        channels=ChannelService(
+            channel_store, publish, events.has_future_events, schedules.continuing_on, registry.claim_ops
+        ),
         sources=SourceService(
             RecordStore(table, Source, lambda t: k.collection(t, "SOURCE")), publish, events.using_source
         ),
@@ -116,7 +137,13 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
         schedules=schedules,
         lifecycle=lifecycle,
         materialiser=materialiser,
-        jobs={"materialise": materialiser.tick, "lifecycle_runs": lifecycle.start_due_runs},
+        agents=agents,
+        ingest=IngestService(agents, events, recordings, publish, settings.download_url_seconds),
+        jobs={
+            "materialise": materialiser.tick,
+            "lifecycle_runs": lifecycle.start_due_runs,
+            "agent_deadlines": agents.check_deadlines,
+        },
     )
 
 

@@ -16,6 +16,7 @@ from chalicelib.domain.models import (
     MediaLiveDriver,
     Model,
     NoopDriver,
+    OpencastAgentDriver,
     Scope,
     Setting,
     Share,
@@ -73,7 +74,22 @@ class WebhookDriverOut(Model):
     secret_set: bool = Field(description="Whether a signing secret is stored (it is never returned)")
 
 
-DriverOut = Annotated[NoopDriver | WebhookDriverOut | MediaLiveDriver, Field(discriminator="type")]
+class OpencastAgentDriverOut(Model):
+    type: Literal["opencast_agent"]
+    agent: str
+    password_set: bool = Field(description="Whether a digest password is stored (it is never returned)")
+
+
+DriverOut = Annotated[
+    NoopDriver | WebhookDriverOut | MediaLiveDriver | OpencastAgentDriverOut, Field(discriminator="type")
+]
+
+
+class AgentStatusOut(Model):
+    """What the channel's recorder last said: its Opencast agent state and when it was last heard from."""
+
+    state: str | None = Field(description="idle, capturing, uploading, offline, ... or null if never seen")
+    last_seen: Instant | None
 
 
 class ChannelOut(Out):
@@ -85,14 +101,22 @@ class ChannelOut(Out):
     provision_lead_seconds: int
     teardown_delay_seconds: int
     driver: DriverOut
+    agent: AgentStatusOut | None = Field(
+        default=None, description="GET of a channel with an `opencast_agent` driver: its recorder's status"
+    )
 
     @classmethod
-    def of(cls, channel: Channel) -> ChannelOut:
+    def of(cls, channel: Channel, agent: AgentStatusOut | None = None) -> ChannelOut:
         data = channel.model_dump()
         if isinstance(channel.driver, WebhookDriver):
             data["driver"] = WebhookDriverOut(
                 type="webhook", url=channel.driver.url, secret_set=bool(channel.driver.secret)
             )
+        if isinstance(channel.driver, OpencastAgentDriver):
+            data["driver"] = OpencastAgentDriverOut(
+                type="opencast_agent", agent=channel.driver.agent, password_set=bool(channel.driver.digest)
+            )
+        data["agent"] = agent
         return cls.model_validate(data)
 
 
@@ -426,3 +450,17 @@ class HistoryItem(Model):
 
 class HistoryList(Model):
     items: list[HistoryItem]
+
+
+class RecordingOut(Model):
+    """One uploaded file of an event's recording."""
+
+    key: str = Field(description="S3 key: <tenant>/<event>/<element>/<file name>")
+    size: int
+    content_type: str
+    flavor: str = Field(description="Opencast flavor the recorder gave it, e.g. presenter/source")
+    url: str = Field(description="pre-signed GET URL")
+
+
+class RecordingList(Model):
+    items: list[RecordingOut]

@@ -91,7 +91,20 @@ class MediaLiveDriver(Model):
     channel_id: str
 
 
-Driver = Annotated[NoopDriver | WebhookDriver | MediaLiveDriver, Field(discriminator="type")]
+class OpencastAgentDriver(Model):
+    """A room recorder that pulls its schedule (Opencast capture-agent protocol, docs/recorders.md).
+
+    `digest` maps each digest algorithm to HA1 = H(agent:realm:password); the password is never stored.
+    """
+
+    type: Literal["opencast_agent"]
+    agent: str
+    digest: dict[str, str] = Field(default_factory=dict)
+
+
+Driver = Annotated[
+    NoopDriver | WebhookDriver | MediaLiveDriver | OpencastAgentDriver, Field(discriminator="type")
+]
 
 
 class Channel(Record):

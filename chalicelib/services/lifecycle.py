@@ -30,11 +30,11 @@ from chalicelib.adapters.history import Entry, HistoryStore
 from chalicelib.adapters.lock import ChannelBusy, ChannelLocks
 from chalicelib.adapters.runs import DueRuns
 from chalicelib.adapters.stepfunctions import Runs
-from chalicelib.domain import lifecycle
+from chalicelib.domain import lifecycle, recorders
 from chalicelib.domain.errors import Conflict, NotFound, StaleWrite, ValidationFailed
 from chalicelib.domain.inputs import MAX_EVENT_SECONDS
 from chalicelib.domain.lifecycle import TERMINAL, Transition
-from chalicelib.domain.models import Channel, Driver, Event, EventState, Principal
+from chalicelib.domain.models import Channel, Driver, Event, EventState, OpencastAgentDriver, Principal
 from chalicelib.domain.time import format_instant
 from chalicelib.services.common import check_if_match, optimistic
 from chalicelib.services.events import EventService
@@ -274,6 +274,9 @@ class LifecycleService:
         if payload.get("version") != current:
             self.ensure_run(event, channel)  # a channel edit changes the identity too: heal, then bow out
             raise RunSuperseded(f"event {event.id} now runs as {current}")
+        if isinstance(channel.driver, OpencastAgentDriver):
+            # The recorder pulls its schedule, and its own reports move the event (agent_reported).
+            return {"step": step, "skipped": "the recorder drives this event"}
         driver = self.drivers(channel.driver)
         if step == "provision" and event.state == S.SCHEDULED:
             self._wait_until(provision_at(event, channel))
@@ -455,6 +458,31 @@ class LifecycleService:
         self.publish("Event Updated", {"tenant_id": event.tenant_id, "id": event.id, "changes": fields})
         return updated
 
+    # -- room recorders ----------------------------------------------------------------------------------
+
+    def agent_reported(self, event: Event, agent: str, report: str) -> Event:
+        """A recorder's report moves its event (`domain/recorders.py` has the table); None of it → unchanged.
+
+        A recorder capturing this booking while another is still marked live on its channel has moved on:
+        that one is stopped first, so a lost `capture_finished` never blocks the room.
+        """
+        transition = recorders.move(event.state, report)
+        if transition is None:
+            return event
+        actor = SCHEDULER if report == recorders.NOT_STARTED else recorders.actor(agent)
+        reason = recorders.reason(agent, report)
+        lock = "take" if transition.target == S.LIVE else ("release" if event.state == S.LIVE else None)
+        try:
+            return self._transition(event, "", actor, reason, lock, event.publish, transition=transition)
+        except ChannelBusy as busy:
+            holder = self.events.store.get(event.tenant_id, busy.holder) if busy.holder else None
+            if holder is not None and holder.state == S.LIVE:
+                note = f"{agent} started {event.id}"
+                self._transition(holder, "stop", actor, note, lock="release", vod=holder.publish)
+            elif busy.holder:
+                self.locks.release(event.tenant_id, event.channel_id, busy.holder)
+            return self._transition(event, "", actor, reason, lock, event.publish, transition=transition)
+
     # -- reads -----------------------------------------------------------------------------------------
 
     def history(self, principal: Principal, event_id: str) -> list[Entry]:
@@ -481,10 +509,12 @@ class LifecycleService:
         lock: str | None = None,
         vod: str | None = None,
         always_record: bool = False,
+        transition: Transition | None = None,
     ) -> Event:
-        """Write the table's transition with its history line (and lock change) in one transaction."""
-        step = lifecycle.advance(event.state, name) if name in lifecycle.STEPS else None
-        transition = step or lifecycle.apply(event.state, name)
+        """Write the table's (or the given) transition with its history line and lock change, atomically."""
+        if transition is None:
+            step = lifecycle.advance(event.state, name) if name in lifecycle.STEPS else None
+            transition = step or lifecycle.apply(event.state, name)
         now = self.clock()
         fields: dict[str, Any] = {"state": transition.target, "updated_at": now, "version": event.version + 1}
         frees = event.occupies() and transition.target in (S.CANCELLED, S.FAILED)
