@@ -69,18 +69,22 @@ def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, expect: dict[str, str]) -> dict[str, Any] | None:
-    """Check a client's cursor belongs to this very query (same partition) before DynamoDB sees it."""
+def decode_cursor(
+    cursor: str | None, expect: dict[str, str], keys: tuple[str, ...] = ("pk", "sk")
+) -> dict[str, Any] | None:
+    """Check a client's cursor belongs to this very query (same partition, every key attribute the
+    listing's table or index needs, nothing else) before DynamoDB sees it."""
     if not cursor:
         return None
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         data = None
+    required = {"pk", "sk", *keys, *expect}
     ok = (
         isinstance(data, dict)
-        and len(data) <= 6
-        and all(isinstance(k, str) and isinstance(v, str) for k, v in data.items())
+        and set(data) == required
+        and all(isinstance(k, str) and isinstance(v, str) and v for k, v in data.items())
         and all(data.get(k) == v for k, v in expect.items())
     )
     if not ok:

@@ -358,6 +358,6 @@ class EventStore:
             filter_expression=" AND ".join(filters) or None,
             limit=query.limit,
             forward=not query.descending,
-            start_key=decode_cursor(query.cursor, {pk_attr: pk}),
+            start_key=decode_cursor(query.cursor, {pk_attr: pk}, (pk_attr, sk_attr)),
         )
         return EventPage([from_item(Event, item) for item in page.items], page.next_cursor, page.scanned)

@@ -222,7 +222,7 @@ class ScheduleStore(RecordStore[Schedule]):
         """One page of a channel's schedules, oldest first."""
         pk = k.series_of_channel(tenant_id, channel_id)
         return self._channel_page(
-            tenant_id, channel_id, limit, decode_cursor(cursor, {"g2pk": pk}), encoded=True
+            tenant_id, channel_id, limit, decode_cursor(cursor, {"g2pk": pk}, ("g2pk", "g2sk")), encoded=True
         )
 
     def _channel_page(

@@ -20,7 +20,7 @@ from pydantic import Strict as Exact
 from chalicelib.domain.digest import AGENT_NAME
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.models import MediaLiveDriver, Model, NoopDriver, Setting, Share
-from chalicelib.domain.time import Instant
+from chalicelib.domain.time import LATEST, Instant
 
 MAX_EVENT_SECONDS = 31 * 24 * 3600
 """The longest event accepted (31 days): bounds the window queries (docs/dynamodb.md)."""
@@ -194,6 +194,10 @@ class EventIn(EventTemplate):
             raise ValidationFailed.one("/duration", "disagrees with `end`; give one of them")
         if self.resolved_end() - self.start > timedelta(seconds=MAX_EVENT_SECONDS):
             raise ValidationFailed.one("/end", f"an event may last at most {MAX_EVENT_SECONDS} seconds")
+        if self.resolved_end() > LATEST:
+            raise ValidationFailed.one(
+                "/duration" if self.end is None else "/end", "the event must end by 2999-12-31T23:59:59Z"
+            )
         return self
 
     def resolved_end(self) -> datetime:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import heapq
 import re
+import time as time_module
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -74,6 +75,7 @@ LAST_INSTANT = datetime(3000, 1, 1, tzinfo=UTC)
 # The most local times one expansion may generate, wherever they fall: a request's recurrence work is
 # bounded whatever the rule (a rule that needs more is refused with 422 at /recurrence).
 MAX_STEPS = 50_000
+MAX_CPU_SECONDS = 1.5
 
 # Whole periods a rule repeats by, for skipping ahead to a window without changing the rule.
 _PERIOD = {
@@ -348,12 +350,20 @@ def expand(
 
 
 def _budgeted(local_times: Iterable[datetime], steps: int = MAX_STEPS) -> Iterator[datetime]:
-    """The local times, refusing (422 at /recurrence) once more than `steps` were generated."""
+    """The local times, refusing (422 at /recurrence) once more than `steps` were generated, or once the
+    expansion has used MAX_CPU_SECONDS of this thread's CPU.
+
+    Steps bound what a rule yields; the CPU budget bounds what dateutil does between two yields, which
+    for some rules is large (a BYSETPOS list over a year of candidate days and times is sorted for
+    every period). It is a resource guard, not a clock: no answer ever depends on the time of day.
+    """
+    began = time_module.thread_time()
     for taken, local in enumerate(local_times):
-        if taken == steps:
+        if taken == steps or (taken % 64 == 0 and time_module.thread_time() - began > MAX_CPU_SECONDS):
             raise ValidationFailed.one(
                 "/recurrence",
-                f"needs more than {steps} steps to expand; use a coarser rule or a narrower window",
+                "needs too much work to expand (more than "
+                f"{steps} steps or {MAX_CPU_SECONDS:g} s); use a simpler rule or a narrower window",
             )
         yield local
 

@@ -23,7 +23,7 @@ from chalicelib.domain.ids import b32
 from chalicelib.domain.inputs import TEMPLATE_FIELDS, ScheduleIn
 from chalicelib.domain.models import Model, Record
 from chalicelib.domain.recurrence import Recurrence, expand, load_zone, parse_local_datetime, parse_recurrence
-from chalicelib.domain.time import Instant, format_instant, parse_instant
+from chalicelib.domain.time import LATEST, Instant, format_instant, parse_instant
 
 
 class OccurrenceException(Model):
@@ -135,6 +135,8 @@ def occurrences(
         if exception is not None and exception.skipped:
             continue
         start, end = occ, occ + timedelta(seconds=schedule.duration)
+        if end > LATEST:
+            break  # instants end with the year 2999: so do series
         if exception is not None and exception.overrides:
             start, end = override_times(start, end, exception.overrides)
         found.append(

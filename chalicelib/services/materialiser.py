@@ -25,6 +25,9 @@ log = logging.getLogger("onair.materialiser")
 
 # Events of modified occurrences may sit this far from their original start; reconcile looks that wide.
 NEARBY = timedelta(days=31)
+# Events one materialiser call makes at most (a request creating a series, one schedule in a tick).
+TICK_BATCH = 100
+INLINE_BATCH = 40
 # Fields of a materialised event that come from the event's own life, not from its series.
 OWN_FIELDS = frozenset(
     {
@@ -121,33 +124,46 @@ class Materialiser:
 
     # -- materialising --------------------------------------------------------------------------------
 
-    def materialise(self, schedule: Schedule, now: datetime) -> int:
-        """Make events exist for occurrences up to `now + horizon`; only the new stretch is added."""
+    def materialise(self, schedule: Schedule, now: datetime, batch: int = TICK_BATCH) -> int:
+        """Make events exist for occurrences up to `now + horizon`; only the new stretch is added.
+
+        At most `batch` events are made per call, so no request or tick runs away with a dense series:
+        when the stretch holds more, the schedule stays due and the next tick goes on from there.
+        """
         until = now + self.horizon
         start = schedule.materialised_until or first_instant(schedule)
-        created = self.add(schedule, start, until, now) if schedule.active and start < until else 0
-        self.track(schedule, max(until, start))
+        reached = until
+        created = 0
+        if schedule.active and start < until:
+            created, stopped_at = self.add(schedule, start, until, now, batch)
+            reached = stopped_at or until
+        self.track(schedule, max(reached, start))
         return created
 
-    def add(self, schedule: Schedule, start: datetime, end: datetime, now: datetime) -> int:
+    def add(
+        self, schedule: Schedule, start: datetime, end: datetime, now: datetime, batch: int | None = None
+    ) -> tuple[int, datetime | None]:
         """Events for the occurrences named in `[start, end)` that have none; existing events, past
-        occurrences and modified ones (which have their events) are left alone. Returns how many."""
+        occurrences and modified ones (which have their events) are left alone. Returns how many it
+        made, and the occurrence it stopped before when it made `batch` of them (None when done)."""
         wanted = [
             occ
             for occ in occurrences(schedule, after=start, before=end, limit=MAX_STEPS)[0]
             if not occ.modified and occ.end > now
         ]
         if not wanted:
-            return 0
+            return 0, None
         channel = self.events.channel(schedule.tenant_id, schedule.channel_id)
         existing = self.events_near(schedule, start, end, margin=timedelta(days=1))
         created = 0
         for occ in wanted:
             if occ.event_id in existing:
                 continue
+            if batch is not None and created == batch:
+                return created, occ.occurrence_start
             if self._make(schedule, occ, channel, now) is not None:
                 created += 1
-        return created
+        return created, None
 
     def ensure_event(self, schedule: Schedule, occ: Occurrence, now: datetime) -> Event:
         """The occurrence's event, made now if it is not an event yet (before a change to it alone)."""

@@ -42,12 +42,12 @@ from chalicelib.domain.schedules import (
     require_future,
     with_count,
 )
-from chalicelib.domain.time import format_instant, parse_instant
+from chalicelib.domain.time import LATEST, format_instant, parse_instant
 from chalicelib.domain.validation import validate
 from chalicelib.services.bookings import suggestion_json
 from chalicelib.services.common import check_if_match, optimistic, patched
 from chalicelib.services.events import MAX_BOOKING_ATTEMPTS, EventService, writable_view
-from chalicelib.services.materialiser import Materialiser, occurrence_event
+from chalicelib.services.materialiser import INLINE_BATCH, Materialiser, occurrence_event
 from chalicelib.services.series_check import SeriesCheck, SeriesConflicts
 
 log = logging.getLogger("onair.schedules")
@@ -152,7 +152,10 @@ class ScheduleService:
             limit=body.limit,
         )
         length = timedelta(seconds=body.duration)
-        items: list[dict[str, Any]] = [{"start": s, "end": s + length} for s in starts]
+        # Instants end with the year 2999: an occurrence that would end later is not one.
+        items: list[dict[str, Any]] = [
+            {"start": s, "end": s + length} for s in starts if s + length <= LATEST
+        ]
         if channel is not None:
             slots = [Slot(i["start"], i["end"], i["start"]) for i in items]
             by_occurrence: dict[datetime, list[dict[str, Any]]] = {}
@@ -184,7 +187,7 @@ class ScheduleService:
 
         schedule = self._book(schedule, None, channel, now, body.allow_conflict, write)
         self.series.sync_partners(schedule, set())
-        self.materialiser.materialise(schedule, now)
+        self.materialiser.materialise(schedule, now, INLINE_BATCH)
         self.publish("Schedule Created", {"tenant_id": schedule.tenant_id, "id": schedule.id})
         return schedule
 
@@ -358,7 +361,7 @@ class ScheduleService:
         for _key, exception in moved.items():
             if exception.event_id:
                 self._reparent(schedule.tenant_id, exception.event_id, successor.id, now)
-        self.materialiser.materialise(successor, now)
+        self.materialiser.materialise(successor, now, INLINE_BATCH)
         self.materialiser.track(ended, ended.materialised_until or now)
         self.publish(
             "Schedule Split",

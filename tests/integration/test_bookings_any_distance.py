@@ -335,3 +335,25 @@ def test_a_schedule_that_cannot_be_materialised_says_so(api, services, clock, bu
     assert [n["id"] for n in failed] == [sch["id"]]
     services.materialiser.tick(clock())
     assert [n for n in bus() if n["detail-type"] == "Schedule Failed"] == [], "said once, not every tick"
+
+
+def test_a_dense_series_is_materialised_in_batches_and_every_occurrence_stays_a_booking(api, services, clock):
+    """Creating a series makes a few dozen events at once; the tick makes the rest, a batch at a time."""
+    from chalicelib.services.materialiser import INLINE_BATCH, TICK_BATCH
+
+    ch = channel(api, timezone="UTC")
+    rule = {"rrule": "FREQ=DAILY;BYHOUR=8,10,12,14,16,18"}  # 6 a day
+    created = series(api, ch, "2027-03-02T08:00:00", rule, duration=900)
+    assert created.status_code == 201, created.data
+    sid = created.data["id"]
+
+    assert len(api.get(f"/v1/events?schedule_id={sid}&limit=500").data["items"]) == INLINE_BATCH
+    # Far inside the horizon, not yet an event: still a booking.
+    assert event(api, ch, "2027-03-28T12:05:00Z", "2027-03-28T12:10:00Z").status_code == 409
+    ticks = 0
+    while services.materialiser.tick(clock())["created"]:
+        ticks += 1
+    expected = 6 * 29  # 2 March 08:00 to 31 March 08:00 (the horizon's end, exclusive)
+    assert len(api.get(f"/v1/events?schedule_id={sid}&limit=500").data["items"]) == expected
+    assert ticks == -(-(expected - INLINE_BATCH) // TICK_BATCH), "each tick made one batch"
+    assert event(api, ch, "2027-03-28T12:05:00Z", "2027-03-28T12:10:00Z").status_code == 409
