@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib.api import catalog, events, lifecycle, meta, schedules, tenancy
+from chalicelib.api import catalog, console, events, lifecycle, meta, schedules, tenancy
 from chalicelib.api.routing import add_method_not_allowed
 from chalicelib.jobs import scheduled, tasks
 
@@ -15,6 +15,7 @@ for blueprint in (
     events.bp,
     lifecycle.bp,
     schedules.bp,
+    console.bp,
     scheduled.bp,
     tasks.bp,
 ):
