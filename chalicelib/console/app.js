@@ -113,13 +113,18 @@ function Console({ onSignOut }) {
   const [updated, setUpdated] = useState(null);
   const [help, setHelp] = useState(false);
   const polls = useRef(0);
-  const generation = useRef(0);
+  const generation = useRef({ events: 0, occurrences: 0 });
 
+  // The route as last set (not as last rendered): quick key presses build on each other.
+  const current = useRef(route);
+  current.current = route;
   const go = (next) => {
-    const merged = { ...route, ...next };
+    const merged = { ...current.current, ...next };
+    current.current = merged;
     writeRoute(merged);
     setRoute(merged);
   };
+  const shift = (days) => go({ date: addDays(current.current.date, days * (current.current.view === "week" ? 7 : 1)) });
   useEffect(() => {
     const onPop = () => setRoute(readRoute());
     addEventListener("popstate", onPop);
@@ -145,10 +150,11 @@ function Console({ onSignOut }) {
     return s;
   };
 
-  /** Reload what the window shows; `full` also reloads channels, series and occurrences. */
+  /** Reload what the window shows; `full` also reloads channels, series and occurrences. An answer is
+   *  dropped when a later request for the same data was sent meanwhile (or the window moved). */
   const refresh = async (full) => {
     if (!window_) return;
-    const mine = ++generation.current;
+    const mine = { events: ++generation.current.events, occurrences: full ? ++generation.current.occurrences : null };
     const { from, to, channelId } = window_;
     try {
       const series = full ? await loadCatalog() : schedules;
@@ -156,9 +162,8 @@ function Console({ onSignOut }) {
         loadEvents(from, to, channelId),
         full ? loadOccurrences(series, from, to, channelId) : Promise.resolve(null),
       ]);
-      if (mine !== generation.current) return; // the user moved on meanwhile
-      setEvents(found);
-      if (occ) setOccurrences(occ);
+      if (mine.events === generation.current.events) setEvents(found);
+      if (occ && mine.occurrences === generation.current.occurrences) setOccurrences(occ);
       setNow(Date.now());
       setUpdated(new Date());
     } catch (error) {
@@ -192,7 +197,6 @@ function Console({ onSignOut }) {
     };
   }, []);
 
-  const step = route.view === "week" ? 7 : 1;
   const today = () => go({ date: dateIn(Date.now(), route.view === "week" && channel ? channel.timezone : zone) });
   const newEvent = (ch = channel, from = null, to = null) => {
     const start = from ?? Math.ceil(Date.now() / HOUR) * HOUR;
@@ -223,7 +227,7 @@ function Console({ onSignOut }) {
       if (e.target.closest?.("input, select, textarea")) return;
       if (e.key.startsWith("Arrow") && moveFocus(e)) return e.preventDefault();
       const actions = {
-        t: today, j: () => go({ date: addDays(route.date, step) }), k: () => go({ date: addDays(route.date, -step) }),
+        t: today, j: () => shift(1), k: () => shift(-1),
         d: () => go({ view: "day" }), w: () => go({ view: "week", channel: channel?.id }), c: () => newEvent(),
         s: newSeries, r: () => refresh(true), "?": () => setHelp(true),
       };
@@ -249,12 +253,12 @@ function Console({ onSignOut }) {
           <button type="button" aria-pressed=${route.view === "day"} onClick=${() => go({ view: "day" })}>Day</button>
           <button type="button" aria-pressed=${route.view === "week"} onClick=${() => go({ view: "week", channel: channel?.id })}>Week</button>
         </div>
-        <div class="segmented" role="group" aria-label="Date">
-          <button type="button" aria-label=${route.view === "week" ? "Previous week" : "Previous day"} onClick=${() => go({ date: addDays(route.date, -step) })}>‹</button>
+        <div class="segmented" role="group" aria-label="Move through the calendar">
+          <button type="button" aria-label=${route.view === "week" ? "Previous week" : "Previous day"} onClick=${() => shift(-1)}>‹</button>
           <button type="button" onClick=${today}>Today</button>
-          <button type="button" aria-label=${route.view === "week" ? "Next week" : "Next day"} onClick=${() => go({ date: addDays(route.date, step) })}>›</button>
+          <button type="button" aria-label=${route.view === "week" ? "Next week" : "Next day"} onClick=${() => shift(1)}>›</button>
         </div>
-        <input type="date" aria-label="Date" value=${route.date} onChange=${(e) => e.currentTarget.value && go({ date: e.currentTarget.value })} />
+        <input type="date" aria-label="Go to date" value=${route.date} onChange=${(e) => e.currentTarget.value && go({ date: e.currentTarget.value })} />
         ${route.view === "week"
           ? html`<select aria-label="Room" value=${channel?.id || ""} onChange=${(e) => go({ channel: e.currentTarget.value })}>
               ${(channels || []).map((c) => html`<option value=${c.id}>${c.name}</option>`)}</select>`
@@ -284,7 +288,7 @@ function Console({ onSignOut }) {
       <${Legend} />
       <p class="muted small">Drag across free time (or click its start, then its end) to book it; drag a booking to move it, its right or bottom edge to resize it. Press <kbd>?</kbd> for the keyboard.</p>
     </main>
-    ${dialog?.type === "booking" && html`<${BookingDialog} booking=${dialog.booking} channels=${channels} actions=${CONFIG.actions}
+    ${dialog?.type === "booking" && html`<${BookingDialog} booking=${dialog.booking} channels=${channels} actions=${CONFIG.actions} pulse=${updated}
       onClose=${(text) => { setDialog(null); if (typeof text === "string") setNotice({ text, kind: "ok" }); refresh(true); }} onChanged=${() => refresh(true)} />`}
     ${dialog?.type === "create" && html`<${CreateEvent} channels=${channels} initial=${dialog.initial} onClose=${() => setDialog(null)} onDone=${done} />`}
     ${dialog?.type === "series" && html`<${CreateSeries} channels=${channels} initial=${dialog.initial} onClose=${() => setDialog(null)} onDone=${done} />`}

@@ -242,7 +242,7 @@ const SCOPES = [
   ["all", "All occurrences"],
 ];
 
-export function BookingDialog({ booking, channels, actions, onClose, onChanged }) {
+export function BookingDialog({ booking, channels, actions, pulse, onClose, onChanged }) {
   const channel = channels.find((c) => c.id === booking.channelId);
   const zone = channel?.timezone || "UTC";
   const [event, setEvent] = useState(null);
@@ -259,17 +259,20 @@ export function BookingDialog({ booking, channels, actions, onClose, onChanged }
   const [scope, setScope] = useState("this");
   const series = Boolean(booking.scheduleId && booking.occurrenceStart);
 
-  const load = async () => {
+  /** Load the event (and its series); `fill` also resets the form to what is stored. */
+  const load = async (fill = true) => {
     if (booking.eventId) {
       const [one, log] = await Promise.all([get(`v1/events/${booking.eventId}`), get(`v1/events/${booking.eventId}/history`)]);
       setEvent(one.data);
       setEtag(one.etag);
       setHistory(log.data.items);
-      setTitle(one.data.title);
-      setStart(toLocalInput(Date.parse(one.data.start), zone));
-      setEnd(toLocalInput(Date.parse(one.data.end), zone));
+      if (fill) {
+        setTitle(one.data.title);
+        setStart(toLocalInput(Date.parse(one.data.start), zone));
+        setEnd(toLocalInput(Date.parse(one.data.end), zone));
+      }
     }
-    if (booking.scheduleId) {
+    if (booking.scheduleId && fill) {
       const found = await get(`v1/schedules/${booking.scheduleId}`);
       setSchedule(found.data);
       setScheduleEtag(found.etag);
@@ -278,6 +281,10 @@ export function BookingDialog({ booking, channels, actions, onClose, onChanged }
   useEffect(() => {
     load().catch((e) => (e instanceof ApiError ? setError(e) : Promise.reject(e)));
   }, [booking.key]);
+  // While open, follow the event's state as the console polls (the form keeps what is being typed).
+  useEffect(() => {
+    if (pulse && booking.eventId && !busy) load(false).catch(() => {});
+  }, [pulse]);
 
   // Every change: a 412 (changed meanwhile) reloads and says so; other refusals are shown as they are.
   const guarded = async (work) => {

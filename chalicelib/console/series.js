@@ -57,7 +57,8 @@ export function CreateSeries({ channels, initial, onClose, onDone }) {
   const [minutes, setMinutes] = useState(initial.minutes || 60);
   const [frequency, setFrequency] = useState("weekly");
   const [interval, setInterval_] = useState(1);
-  const [days, setDays] = useState([dayOf(toLocalInput(initial.start, zone))]);
+  const [chosenDays, setDays] = useState(null); // until days are chosen, the first start's weekday
+  const days = chosenDays || [dayOf(start)];
   const [ends, setEnds] = useState("count");
   const [count, setCount] = useState(10);
   const [until, setUntil] = useState("");

@@ -117,7 +117,7 @@ export function Track({ axis, start, end, zone, bookings, now, marks, channelNam
         if (drag?.key === b.key) classes.push("dragging");
         const movable = MOVABLE.has(b.state) && onMove;
         return html`
-          <button type="button" class=${classes.join(" ")} data-key=${b.key} data-start=${b.start}
+          <button type="button" key=${b.key} class=${classes.join(" ")} data-key=${b.key} data-start=${b.start}
             style=${place(shown.from ?? shown.start, shown.to ?? shown.end, layout.lane.get(b.key), layout.count)}
             aria-label=${describe(b, zone, channelName)} title=${describe(b, zone, channelName)}
             onClick=${() => open(b)}>

@@ -39,7 +39,7 @@ export function DayView({ date, zone, channels, bookings, now, onOpen, onSelect,
         </div>
         ${channels.map(
           (channel) => html`
-            <div class="row" role="group" aria-label=${`${channel.name}, time zone ${channel.timezone}`}>
+            <div class="row" key=${channel.id} role="group" aria-label=${`${channel.name}, time zone ${channel.timezone}`}>
               <div class="row-label">
                 <button type="button" class="link" onClick=${() => onWeek(channel.id)}
                   aria-label=${`Week of ${channel.name}`} title="Open this room's week">${channel.name}</button>
