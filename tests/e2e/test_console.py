@@ -56,7 +56,6 @@ def chromium_or_fail() -> None:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[dict[str, Any]]:
-    chromium_or_fail()
     port = free_port()
     process, _ = start_stack(port, key=KEY)
     base = f"http://127.0.0.1:{port}"
@@ -67,6 +66,7 @@ def stack() -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def browser(stack: dict[str, Any]) -> Iterator[Any]:
+    chromium_or_fail()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
