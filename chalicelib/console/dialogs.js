@@ -83,7 +83,7 @@ export function ConflictPanel({ error, zone, onSuggestion, onAccept, busy }) {
 }
 
 /** Run `work`; a 409 with conflicts or any other ApiError lands in `setError`. Returns whether it worked. */
-async function attempt(setBusy, setError, work) {
+export async function attempt(setBusy, setError, work) {
   setBusy(true);
   setError(null);
   try {
@@ -114,15 +114,35 @@ function TimeFields({ zone, start, end, setStart, setEnd, fields }) {
     </div>`;
 }
 
-export function CreateEvent({ channels, initial, onClose, onDone }) {
+/** What both "new" forms start with: a title, a room (whose zone the times are in), a first start. */
+export function useNewBooking(channels, initial) {
   const [title, setTitle] = useState("");
   const [channelId, setChannelId] = useState(initial.channelId || channels[0]?.id);
   const channel = channels.find((c) => c.id === channelId) || channels[0];
   const zone = channel?.timezone || "UTC";
   const [start, setStart] = useState(toLocalInput(initial.start, zone));
-  const [end, setEnd] = useState(toLocalInput(initial.end, zone));
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  return { title, setTitle, channelId, setChannelId, zone, start, setStart, error, setError, busy, setBusy };
+}
+
+/** The title and room fields of a "new" form. */
+export function TitleAndChannel({ form, channels, fields }) {
+  return html`
+    <${Field} label="Title" error=${fields["/title"]}>
+      <input value=${form.title} required maxlength="500" autofocus onInput=${(e) => form.setTitle(e.currentTarget.value)} />
+    </${Field}>
+    <${Field} label="Channel" error=${fields["/channel_id"]}>
+      <select value=${form.channelId} onChange=${(e) => form.setChannelId(e.currentTarget.value)}>
+        ${channels.map((c) => html`<option value=${c.id}>${c.name} (${c.timezone})</option>`)}
+      </select>
+    </${Field}>`;
+}
+
+export function CreateEvent({ channels, initial, onClose, onDone }) {
+  const form = useNewBooking(channels, initial);
+  const { title, channelId, zone, start, setStart, error, setError, busy, setBusy } = form;
+  const [end, setEnd] = useState(toLocalInput(initial.end, zone));
   const fields = error ? error.fields() : {};
 
   const submit = (extra = {}) =>
@@ -141,14 +161,7 @@ export function CreateEvent({ channels, initial, onClose, onDone }) {
   return html`
     <${Dialog} title="New event" onClose=${onClose}>
       <form class="form" onSubmit=${(e) => { e.preventDefault(); submit(); }}>
-        <${Field} label="Title" error=${fields["/title"]}>
-          <input value=${title} required maxlength="500" autofocus onInput=${(e) => setTitle(e.currentTarget.value)} />
-        </${Field}>
-        <${Field} label="Channel" error=${fields["/channel_id"]}>
-          <select value=${channelId} onChange=${(e) => setChannelId(e.currentTarget.value)}>
-            ${channels.map((c) => html`<option value=${c.id}>${c.name} (${c.timezone})</option>`)}
-          </select>
-        </${Field}>
+        <${TitleAndChannel} form=${form} channels=${channels} fields=${fields} />
         <${TimeFields} zone=${zone} start=${start} end=${end} setStart=${setStart} setEnd=${setEnd} fields=${fields} />
         <${Problem} error=${error} />
         ${error?.problem?.conflicts && html`

@@ -3,8 +3,8 @@
 
 import { html, useEffect, useState } from "./html.js";
 import { ApiError, request } from "./api.js";
-import { ConflictPanel, Dialog, Field, Problem } from "./dialogs.js";
-import { clock, longDate, dateIn, toLocalInput } from "./time.js";
+import { attempt, ConflictPanel, Dialog, Field, Problem, TitleAndChannel, useNewBooking } from "./dialogs.js";
+import { clock, dateIn, longDate } from "./time.js";
 
 const DAYS = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
 const FREQUENCIES = ["daily", "weekly", "monthly", "yearly"];
@@ -49,11 +49,8 @@ function Preview({ preview, zone }) {
 }
 
 export function CreateSeries({ channels, initial, onClose, onDone }) {
-  const [title, setTitle] = useState("");
-  const [channelId, setChannelId] = useState(initial.channelId || channels[0]?.id);
-  const channel = channels.find((c) => c.id === channelId) || channels[0];
-  const zone = channel?.timezone || "UTC";
-  const [start, setStart] = useState(toLocalInput(initial.start, zone));
+  const form = useNewBooking(channels, initial);
+  const { title, channelId, zone, start, setStart, error, setError, busy, setBusy } = form;
   const [minutes, setMinutes] = useState(initial.minutes || 60);
   const [frequency, setFrequency] = useState("weekly");
   const [interval, setInterval_] = useState(1);
@@ -63,8 +60,6 @@ export function CreateSeries({ channels, initial, onClose, onDone }) {
   const [count, setCount] = useState(10);
   const [until, setUntil] = useState("");
   const [preview, setPreview] = useState(null);
-  const [error, setError] = useState(null);
-  const [busy, setBusy] = useState(false);
 
   const body = {
     title, channel_id: channelId, start: `${start}:00`, timezone: zone, duration: Number(minutes) * 60,
@@ -88,19 +83,11 @@ export function CreateSeries({ channels, initial, onClose, onDone }) {
     };
   }, [key]);
 
-  const submit = async (extra = {}) => {
-    setBusy(true);
-    setError(null);
-    try {
+  const submit = (extra = {}) =>
+    attempt(setBusy, setError, async () => {
       const { data } = await request("POST", "v1/schedules", { body: { ...body, ...extra } });
       onDone(`Created the series “${data.title}”.`);
-    } catch (e) {
-      if (!(e instanceof ApiError)) throw e;
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   const fields = error ? error.fields() : {};
   const toggle = (day) => setDays(days.includes(day) ? days.filter((d) => d !== day) : [...days, day]);
 
@@ -108,14 +95,7 @@ export function CreateSeries({ channels, initial, onClose, onDone }) {
     <${Dialog} title="New series" onClose=${onClose} wide>
       <form class="form series" onSubmit=${(e) => { e.preventDefault(); submit(); }}>
         <div class="series-fields">
-          <${Field} label="Title" error=${fields["/title"]}>
-            <input value=${title} required maxlength="500" autofocus onInput=${(e) => setTitle(e.currentTarget.value)} />
-          </${Field}>
-          <${Field} label="Channel" error=${fields["/channel_id"]}>
-            <select value=${channelId} onChange=${(e) => setChannelId(e.currentTarget.value)}>
-              ${channels.map((c) => html`<option value=${c.id}>${c.name} (${c.timezone})</option>`)}
-            </select>
-          </${Field}>
+          <${TitleAndChannel} form=${form} channels=${channels} fields=${fields} />
           <div class="pair">
             <${Field} label=${`First start (${zone})`} error=${fields["/start"]}>
               <input type="datetime-local" required value=${start} onInput=${(e) => setStart(e.currentTarget.value)} />
