@@ -102,7 +102,8 @@ def _not_modified(call: Call, etag: str) -> bool:
     description="Public page; it signs in with an API key kept in the tab's sessionStorage and calls /v1.",
 )
 def console_page(call: Call) -> Reply:
-    page = bundle().page(_server_url(call))
+    base = _server_url(call).rstrip("/") + "/"  # "/" locally, "/<stage>/" on API Gateway's own domain
+    page = bundle().page(base)
     etag = _etag(page)
     headers = {"Cache-Control": PAGE_CACHE, **SECURITY}
     if _not_modified(call, etag):
