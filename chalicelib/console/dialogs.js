@@ -368,6 +368,8 @@ export function BookingDialog({ booking, channels, actions, pulse, onClose, onCh
     });
 
   const state = event?.state || booking.state;
+  const from = event ? Date.parse(event.start) : booking.start;
+  const to = event ? Date.parse(event.end) : booking.end;
   const fields = error ? error.fields() : {};
   const editable = !["completed", "cancelled", "failed", "stopped"].includes(state);
   return html`
@@ -381,7 +383,7 @@ export function BookingDialog({ booking, channels, actions, pulse, onClose, onCh
         </p>
         <dl>
           <dt>Channel</dt><dd>${channel?.name || booking.channelId} <span class="muted">(${zone})</span></dd>
-          <dt>When</dt><dd>${stamp(booking.start, zone)}–${clock(booking.end, zone)} <span class="muted">${span(booking.end - booking.start)} · ${iso(booking.start)}</span></dd>
+          <dt>When</dt><dd>${stamp(from, zone)}–${clock(to, zone)} <span class="muted">${span(to - from)} · ${iso(from)}</span></dd>
           ${event && html`<dt>Runs</dt><dd>start ${event.start_mode}, end ${event.end_mode}; record ${event.record ? "yes" : "no"}; after stop: ${event.publish}; recording: ${event.vod}</dd>`}
           ${series && html`<dt>Occurrence</dt><dd>${booking.occurrenceStart}${schedule ? html` · ${schedule.recurrence.rrule || schedule.recurrence.frequency} in ${schedule.timezone}` : ""}</dd>`}
           ${event?.tags?.length > 0 && html`<dt>Tags</dt><dd>${event.tags.join(", ")}</dd>`}

@@ -237,7 +237,8 @@ def test_the_page_is_public_its_assets_are_versioned_and_the_api_still_needs_a_k
         "another version is not served"
     )
     assert http("GET", f"/console/{version}/secrets.py")[0] == 404
-    assert http("GET", "/nowhere")[0] == 404
+    status, head, _ = http("GET", "/nowhere")
+    assert status == 404 and head["Content-Type"] == "application/problem+json", "unknown paths as before"
     assert http("GET", "/v1/events", key="not-a-key")[0] == 401, "the page is public, the data is not"
 
 
@@ -479,6 +480,45 @@ def test_a_series_with_live_preview_then_edit_one_occurrence_and_skip_another(co
     exceptions = {e["occurrence_start"]: e for e in schedule["exceptions"]}
     assert exceptions[new_york(days[1], 14)]["skipped"], "skipped"
     assert exceptions[new_york(days[0], 14)]["modified"], "this occurrence only"
+
+
+def test_this_and_following_then_all_occurrences(console):
+    c = console()
+    c.sign_in()
+    days = lab_days()
+    body = {
+        "title": "Lab",
+        "channel_id": c.channels["Studio A"],
+        "start": f"{days[0]}T09:00:00",
+        "duration": 3600,
+        "recurrence": {"frequency": "weekly", "days": ["TUE", "THU"], "count": 4},
+    }
+    assert c.http("POST", "/v1/schedules", body, key=c.key)[0] == 201
+    c.page.get_by_role("button", name="Week of Studio A").click()
+    c.page.get_by_label("Go to date").fill(str(days[0]))
+    expect(c.booking("Lab")).to_have_count(2)
+    c.booking("Lab").nth(1).click()  # Thursday: it and what follows become a new series
+    dialog = c.dialog()
+    dialog.get_by_role("radio", name="This and following").check()
+    dialog.get_by_label("Title").fill("Lab II")
+    dialog.get_by_role("button", name="Save").click()
+    dialog.get_by_text("a new series takes over").wait_for()
+    c.page.keyboard.press("Escape")
+    c.booking("Lab II").wait_for()
+    series = {s["title"]: s for s in c.http("GET", "/v1/schedules", key=c.key)[2]["items"]}
+    assert series["Lab II"]["next_occurrence"] == new_york(days[1], 9)
+    assert series["Lab"]["series_end"] is not None, "the first series ends before Thursday"
+
+    c.booking("Lab II").click()
+    dialog = c.dialog()
+    dialog.get_by_role("radio", name="All occurrences").check()
+    dialog.get_by_label("Title").fill("Lab 2")
+    dialog.get_by_role("button", name="Save").click()
+    dialog.get_by_text("Saved.").wait_for()
+    c.page.keyboard.press("Escape")
+    c.page.get_by_role("button", name="Next week").click()
+    expect(c.booking("Lab 2")).to_have_count(2)  # the new series' Tuesday and Thursday a week later
+    expect(c.booking("Lab")).to_have_count(0)
 
 
 # -- keyboard and small screens --------------------------------------------------------------------------
