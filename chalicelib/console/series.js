@@ -8,6 +8,7 @@ import { clock, dateIn, longDate } from "./time.js";
 
 const DAYS = ["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
 const FREQUENCIES = ["daily", "weekly", "monthly", "yearly"];
+const UNITS = { daily: "days", weekly: "weeks", monthly: "months", yearly: "years" };
 const PREVIEW_LIMIT = 12;
 const DEBOUNCE_MS = 350;
 
@@ -96,7 +97,7 @@ export function CreateSeries({ channels, initial, onClose, onDone }) {
       <form class="form series" onSubmit=${(e) => { e.preventDefault(); submit(); }}>
         <div class="series-fields">
           <${TitleAndChannel} form=${form} channels=${channels} fields=${fields} />
-          <div class="pair">
+          <div class="pair first-wide">
             <${Field} label=${`First start (${zone})`} error=${fields["/start"]}>
               <input type="datetime-local" required value=${start} onInput=${(e) => setStart(e.currentTarget.value)} />
             </${Field}>
@@ -110,7 +111,7 @@ export function CreateSeries({ channels, initial, onClose, onDone }) {
                 ${FREQUENCIES.map((f) => html`<option value=${f}>${f}</option>`)}
               </select>
             </${Field}>
-            <${Field} label="Every">
+            <${Field} label=${`Every (${UNITS[frequency]})`}>
               <input type="number" min="1" max="999" value=${interval} aria-label="Interval" onInput=${(e) => setInterval_(e.currentTarget.value)} />
             </${Field}>
           </div>
