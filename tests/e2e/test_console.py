@@ -131,6 +131,21 @@ class Console:
     def dialog(self) -> Any:
         return self.page.locator("dialog[open]")
 
+    def week_of(self, room: str, day: date) -> None:
+        self.page.get_by_role("button", name=f"Week of {room}").click()
+        self.page.get_by_label("Go to date").fill(str(day))
+
+    def edit_occurrence(self, booking: Any, scope: str, title: str, saved: str = "Saved.") -> None:
+        """Retitle a series occurrence for `scope` (the radio button's name) and close its dialog."""
+        booking.click()
+        dialog = self.dialog()
+        dialog.get_by_role("radio", name=scope).check()
+        dialog.get_by_label("Title").fill(title)
+        dialog.get_by_role("button", name="Save").click()
+        dialog.get_by_text(saved).wait_for()
+        self.page.keyboard.press("Escape")
+        self.booking(title).first.wait_for()
+
     def set_visible(self, visible: bool) -> None:
         """Pretend the tab is hidden or shown again (the console polls only while it is visible)."""
         self.page.evaluate(
@@ -459,19 +474,11 @@ def test_a_series_with_live_preview_then_edit_one_occurrence_and_skip_another(co
     dialog.get_by_role("button", name="Keep this time and accept the overlap").click()
     dialog.wait_for(state="detached")
 
-    c.page.get_by_role("button", name="Week of Studio A").click()
-    c.page.get_by_label("Go to date").fill(str(days[0]))
+    c.week_of("Studio A", days[0])
     labs = c.booking("Lab")
     expect(labs).to_have_count(2)
     assert "planned" in labs.nth(0).get_attribute("aria-label"), "not an event yet"
-    labs.nth(0).click()
-    dialog = c.dialog()
-    dialog.get_by_role("radio", name="This occurrence").check()
-    dialog.get_by_label("Title").fill("Lab (guest)")
-    dialog.get_by_role("button", name="Save").click()
-    dialog.get_by_text("Saved.").wait_for()
-    c.page.keyboard.press("Escape")
-    c.booking("Lab (guest)").wait_for()
+    c.edit_occurrence(labs.nth(0), "This occurrence", "Lab (guest)")
     c.booking("Lab").click()
     c.dialog().get_by_role("button", name="Skip this occurrence").click()
     c.page.get_by_text(f"Skipped \u201cLab\u201d on {days[1]} 14:00").wait_for()
@@ -494,28 +501,17 @@ def test_this_and_following_then_all_occurrences(console):
         "recurrence": {"frequency": "weekly", "days": ["TUE", "THU"], "count": 4},
     }
     assert c.http("POST", "/v1/schedules", body, key=c.key)[0] == 201
-    c.page.get_by_role("button", name="Week of Studio A").click()
-    c.page.get_by_label("Go to date").fill(str(days[0]))
+    c.week_of("Studio A", days[0])
     expect(c.booking("Lab")).to_have_count(2)
-    c.booking("Lab").nth(1).click()  # Thursday: it and what follows become a new series
-    dialog = c.dialog()
-    dialog.get_by_role("radio", name="This and following").check()
-    dialog.get_by_label("Title").fill("Lab II")
-    dialog.get_by_role("button", name="Save").click()
-    dialog.get_by_text("a new series takes over").wait_for()
-    c.page.keyboard.press("Escape")
-    c.booking("Lab II").wait_for()
+    # Thursday: it and what follows become a new series.
+    c.edit_occurrence(
+        c.booking("Lab").nth(1), "This and following", "Lab II", saved="a new series takes over"
+    )
     series = {s["title"]: s for s in c.http("GET", "/v1/schedules", key=c.key)[2]["items"]}
     assert series["Lab II"]["next_occurrence"] == new_york(days[1], 9)
     assert series["Lab"]["series_end"] is not None, "the first series ends before Thursday"
 
-    c.booking("Lab II").click()
-    dialog = c.dialog()
-    dialog.get_by_role("radio", name="All occurrences").check()
-    dialog.get_by_label("Title").fill("Lab 2")
-    dialog.get_by_role("button", name="Save").click()
-    dialog.get_by_text("Saved.").wait_for()
-    c.page.keyboard.press("Escape")
+    c.edit_occurrence(c.booking("Lab II"), "All occurrences", "Lab 2")
     c.page.get_by_role("button", name="Next week").click()
     expect(c.booking("Lab 2")).to_have_count(2)  # the new series' Tuesday and Thursday a week later
     expect(c.booking("Lab")).to_have_count(0)
