@@ -11,11 +11,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from chalicelib.config import Settings
     from chalicelib.domain.models import Source
+    from chalicelib.services.agents import AgentService
     from chalicelib.services.auth import AuthService
     from chalicelib.services.catalog import CatalogService, ChannelService
     from chalicelib.services.events import EventService
     from chalicelib.services.idempotency import IdempotencyService
+    from chalicelib.services.ingest import IngestService
     from chalicelib.services.lifecycle import LifecycleService
+    from chalicelib.services.materialiser import Materialiser
     from chalicelib.services.schedules import ScheduleService
     from chalicelib.services.tenancy import TenancyService
 
@@ -35,7 +38,10 @@ class Services:
     sources: CatalogService[Source]
     events: EventService
     schedules: ScheduleService
+    materialiser: Materialiser
     lifecycle: LifecycleService
+    agents: AgentService
+    ingest: IngestService
     jobs: dict[str, Callable[[datetime], dict]]
 
 
@@ -48,12 +54,14 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib import logs
     from chalicelib.adapters import aws
     from chalicelib.adapters import keys as k
+    from chalicelib.adapters.agents import AgentRegistry, DigestState
     from chalicelib.adapters.dynamo import Table
     from chalicelib.adapters.events import EventStore
     from chalicelib.adapters.history import HistoryStore
     from chalicelib.adapters.idempotency import IdempotencyStore
     from chalicelib.adapters.lock import ChannelLocks
     from chalicelib.adapters.publisher import EventBridgePublisher
+    from chalicelib.adapters.recordings import RecordingStore
     from chalicelib.adapters.records import RecordStore
     from chalicelib.adapters.runs import DueRuns
     from chalicelib.adapters.schedules import ScheduleStore
@@ -61,13 +69,17 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.adapters.tenancy import TenancyStore
     from chalicelib.config import Settings
     from chalicelib.domain.models import Channel, Source
+    from chalicelib.services.agents import AgentService, Deadlines
     from chalicelib.services.auth import AuthService
+    from chalicelib.services.bookings import ChannelBookings
     from chalicelib.services.catalog import ChannelService, SourceService
-    from chalicelib.services.conflicts import ConflictChecker
     from chalicelib.services.events import EventService
     from chalicelib.services.idempotency import IdempotencyService
+    from chalicelib.services.ingest import IngestService
     from chalicelib.services.lifecycle import LifecycleService
+    from chalicelib.services.materialiser import Materialiser
     from chalicelib.services.schedules import ScheduleService
+    from chalicelib.services.series_check import SeriesConflicts
     from chalicelib.services.tenancy import TenancyService
 
     logs.configure()
@@ -77,9 +89,14 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     tenancy_store = TenancyStore(table)
     channel_store = RecordStore(table, Channel, lambda t: k.collection(t, "CHANNEL"))
     event_store = EventStore(table)
-    checker = ConflictChecker(event_store, settings.conflict_horizon)
-    events = EventService(event_store, channel_store, tenancy_store.tenant_max_duration, publish, checker)
-    schedules = ScheduleService(ScheduleStore(table), events, publish, settings.horizon)
+    schedule_store = ScheduleStore(table)
+    bookings = ChannelBookings(event_store, schedule_store, settings.conflict_horizon)
+    events = EventService(event_store, channel_store, tenancy_store.tenant_max_duration, publish, bookings)
+    series = SeriesConflicts(
+        schedule_store, channel_store, bookings, settings.conflict_horizon, settings.horizon, publish
+    )
+    materialiser = Materialiser(schedule_store, events, series, settings.horizon)
+    schedules = ScheduleService(schedule_store, events, series, materialiser, publish)
     lifecycle = LifecycleService(
         events,
         ChannelLocks(table),
@@ -91,22 +108,42 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
         settings.run_window,
     )
     events.automation = lifecycle  # every booking write now starts, moves or stops the event's run
-    events.conflict_listeners.append(schedules.mark_conflict)
-    events.release_listeners.append(schedules.released)
+    events.conflict_listeners.append(series.mark_conflict)
+    events.release_listeners.append(series.released)
+    registry = AgentRegistry(table)
+    recordings = RecordingStore(table, settings.recordings_bucket)
+    agents = AgentService(
+        registry,
+        DigestState(table, settings.agent_secret),
+        recordings,
+        events,
+        lifecycle,
+        publish,
+        Deadlines(settings.agent_silence, settings.agent_risk_lead, settings.agent_start_grace),
+    )
     return Services(
         settings=settings,
         clock=clock,
         auth=AuthService(tenancy_store),
         idempotency=IdempotencyService(IdempotencyStore(table)),
         tenancy=TenancyService(tenancy_store),
-        channels=ChannelService(channel_store, publish, events.has_future_events, schedules.continuing_on),
+        channels=ChannelService(
+            channel_store, publish, events.has_future_events, schedules.continuing_on, registry.claim_ops
+        ),
         sources=SourceService(
             RecordStore(table, Source, lambda t: k.collection(t, "SOURCE")), publish, events.using_source
         ),
         events=events,
         schedules=schedules,
         lifecycle=lifecycle,
-        jobs={"materialise": schedules.tick, "lifecycle_runs": lifecycle.start_due_runs},
+        materialiser=materialiser,
+        agents=agents,
+        ingest=IngestService(agents, events, recordings, publish, settings.download_url_seconds),
+        jobs={
+            "materialise": materialiser.tick,
+            "lifecycle_runs": lifecycle.start_due_runs,
+            "agent_deadlines": agents.check_deadlines,
+        },
     )
 
 

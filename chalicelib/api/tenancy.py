@@ -99,8 +99,9 @@ def list_keys(call: Call) -> Reply:
     tag="Keys",
     summary="Revoke an API key",
     status=204,
-    errors=(404,),
-    description="The key stops working at once.",
+    errors=(404, 409),
+    description="The key stops working at once. The operator key (replaced only by `make bootstrap-key`) "
+    "and a tenant's last admin key cannot be revoked (409).",
 )
 def revoke_key(call: Call) -> Reply:
     bootstrap.services().tenancy.revoke_key(call.principal, call.path["key_id"])

@@ -17,6 +17,7 @@ from pydantic import (
 )
 from pydantic import Strict as Exact
 
+from chalicelib.domain.digest import AGENT_NAME
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.models import MediaLiveDriver, Model, NoopDriver, Setting, Share
 from chalicelib.domain.time import Instant
@@ -90,7 +91,21 @@ class MediaLiveDriverIn(MediaLiveDriver, Strict):
     channel_id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
-DriverIn = Annotated[NoopDriverIn | WebhookDriverIn | MediaLiveDriverIn, Field(discriminator="type")]
+class OpencastAgentDriverIn(Strict):
+    type: Literal["opencast_agent"]
+    agent: Annotated[str, StringConstraints(pattern=AGENT_NAME.pattern)] = Field(
+        description="the recorder's agent name: its digest user name, unique in the deployment"
+    )
+    password: Annotated[str, StringConstraints(min_length=8, max_length=200)] | None = Field(
+        default=None,
+        description="digest password; write-only, never returned, stored only as HA1. Required when the "
+        "driver or its agent name is new",
+    )
+
+
+DriverIn = Annotated[
+    NoopDriverIn | WebhookDriverIn | MediaLiveDriverIn | OpencastAgentDriverIn, Field(discriminator="type")
+]
 
 
 class ChannelIn(Strict):

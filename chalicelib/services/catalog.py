@@ -8,11 +8,13 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from chalicelib.adapters.dynamo import TransactionCancelled
 from chalicelib.adapters.records import RecordStore
-from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, StaleWrite
+from chalicelib.domain.digest import ha1_all
+from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, StaleWrite, ValidationFailed
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.inputs import ChannelIn, SourceIn
-from chalicelib.domain.models import Channel, Principal, Record, Source, WebhookDriver
+from chalicelib.domain.models import Channel, OpencastAgentDriver, Principal, Record, Source, WebhookDriver
 from chalicelib.domain.validation import validate
 from chalicelib.services.common import check_if_match, patched
 
@@ -40,7 +42,7 @@ class CatalogService(Generic[R]):
             updated_at=now,
             **self._fields(body),
         )
-        self.store.create(record)
+        self._write(self.store.create_op(record), None, record, lambda: self.store.create(record))
         self.publish(f"{self.noun} Created", {"tenant_id": record.tenant_id, "id": record.id})
         return record
 
@@ -74,7 +76,12 @@ class CatalogService(Generic[R]):
                 {**current.model_dump(), **changes, "updated_at": now, "version": current.version + 1}
             )
             try:
-                self.store.replace(updated, current.version)
+                self._write(
+                    self.store.replace_op(updated, current.version),
+                    current,
+                    updated,
+                    lambda: self.store.replace(updated, current.version),  # noqa: B023 (runs at once)
+                )
             except StaleWrite:
                 if if_match is not None:
                     raise PreconditionFailed("The record changed since the ETag you sent.") from None
@@ -90,13 +97,42 @@ class CatalogService(Generic[R]):
         current = self.get(principal, record_id)
         check_if_match(if_match, current)
         self.ensure_deletable(current, now)
+        guard = self.booking_guard(current)
         try:
-            self.store.delete(principal.tenant_id, record_id, current.version, self.booking_guard(current))
+            self._write(
+                self.store.delete_op(principal.tenant_id, record_id, current.version, guard),
+                current,
+                None,
+                lambda: self.store.delete(principal.tenant_id, record_id, current.version, guard),
+            )
         except StaleWrite:
             raise PreconditionFailed(
                 "The record changed while it was being deleted; read it and retry."
             ) from None
         self.publish(f"{self.noun} Deleted", {"tenant_id": current.tenant_id, "id": current.id})
+
+    def _write(
+        self, op: dict[str, Any], before: R | None, after: R | None, plain: Callable[[], None]
+    ) -> None:
+        """Write the record (`plain`), or, when other items change with it, `op` and theirs atomically."""
+        guards = self.guard_ops(before, after)
+        if not guards:
+            plain()
+            return
+        try:
+            self.store.table.transact([op, *guards])
+        except TransactionCancelled as exc:
+            if exc.reasons[0] is not None or exc.only_conflicts:
+                raise StaleWrite() from exc
+            raise self.guard_refused() from exc
+
+    def guard_ops(self, before: R | None, after: R | None) -> list[dict[str, Any]]:
+        """Hook: writes on other items that must succeed with this one (uniqueness claims)."""
+        return []
+
+    def guard_refused(self) -> Exception:
+        """Hook: the error for a refused guard operation."""
+        return Conflict("A related record changed; retry.")
 
     def ensure_deletable(self, record: R, now: datetime) -> None:
         """Hook: refuse a delete that would orphan something (409)."""
@@ -114,7 +150,11 @@ class CatalogService(Generic[R]):
 
 
 class ChannelService(CatalogService[Channel]):
-    """Channels; a webhook secret is write-only and kept when a patch does not send a new one."""
+    """Channels; a webhook secret and an agent password are write-only and kept when a patch omits them.
+
+    An `opencast_agent` driver's name is claimed in the agent registry in the same transaction as the
+    channel write (`agent_claims`), so two channels can never hold the same agent name.
+    """
 
     def __init__(
         self,
@@ -122,15 +162,27 @@ class ChannelService(CatalogService[Channel]):
         publish: Publish,
         has_future_events: Callable[[Channel, datetime], bool],
         continuing_series: Callable[[Channel, datetime], list[str]] = lambda channel, now: [],
+        agent_claims: Callable[[Channel | None, Channel | None], list[dict[str, Any]]] | None = None,
     ) -> None:
         super().__init__(store, ChannelIn, "ch", "Channel", publish)
         self.has_future_events = has_future_events
         self.continuing_series = continuing_series
+        self.agent_claims = agent_claims
 
     def view(self, record: Channel) -> dict[str, Any]:
         data = super().view(record)
         data["driver"].pop("secret", None)
+        data["driver"].pop("digest", None)
         return data
+
+    def guard_ops(self, before: Channel | None, after: Channel | None) -> list[dict[str, Any]]:
+        return self.agent_claims(before, after) if self.agent_claims else []
+
+    def guard_refused(self) -> Exception:
+        return Conflict(
+            "Another channel already uses this agent name.",
+            {"errors": [{"pointer": "/driver/agent", "detail": "is already used by another channel"}]},
+        )
 
     def _fields(self, body: BaseModel, current: Channel | None = None) -> dict[str, Any]:
         fields = body.model_dump()
@@ -142,6 +194,18 @@ class ChannelService(CatalogService[Channel]):
             and isinstance(current.driver, WebhookDriver)
         ):
             driver["secret"] = current.driver.secret
+        if driver["type"] == "opencast_agent":
+            password = driver.pop("password", None)
+            if password is not None:
+                driver["digest"] = ha1_all(driver["agent"], password)
+            elif (
+                isinstance(current, Channel)
+                and isinstance(current.driver, OpencastAgentDriver)
+                and (current.driver.agent == driver["agent"])
+            ):
+                driver["digest"] = current.driver.digest
+            else:  # HA1 hashes the agent name too: a new name needs the password again
+                raise ValidationFailed.one("/driver/password", "is required for a new agent or agent name")
         return fields
 
     def ensure_deletable(self, record: Channel, now: datetime) -> None:

@@ -30,12 +30,13 @@ from chalicelib.adapters.history import Entry, HistoryStore
 from chalicelib.adapters.lock import ChannelBusy, ChannelLocks
 from chalicelib.adapters.runs import DueRuns
 from chalicelib.adapters.stepfunctions import Runs
-from chalicelib.domain import lifecycle
-from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, StaleWrite, ValidationFailed
+from chalicelib.domain import lifecycle, recorders
+from chalicelib.domain.errors import Conflict, NotFound, StaleWrite, ValidationFailed
+from chalicelib.domain.inputs import MAX_EVENT_SECONDS
 from chalicelib.domain.lifecycle import TERMINAL, Transition
-from chalicelib.domain.models import Channel, Driver, Event, EventState, Principal
+from chalicelib.domain.models import Channel, Driver, Event, EventState, OpencastAgentDriver, Principal
 from chalicelib.domain.time import format_instant
-from chalicelib.services.common import check_if_match
+from chalicelib.services.common import check_if_match, optimistic
 from chalicelib.services.events import EventService
 
 log = logging.getLogger("onair.lifecycle")
@@ -64,6 +65,7 @@ class ActionRequest:
     seconds: int | None = None
     visibility: str | None = None
     reason: str | None = None
+    allow_conflict: bool = False
 
 
 def provision_at(event: Event, channel: Channel) -> datetime:
@@ -272,6 +274,9 @@ class LifecycleService:
         if payload.get("version") != current:
             self.ensure_run(event, channel)  # a channel edit changes the identity too: heal, then bow out
             raise RunSuperseded(f"event {event.id} now runs as {current}")
+        if isinstance(channel.driver, OpencastAgentDriver):
+            # The recorder pulls its schedule, and its own reports move the event (agent_reported).
+            return {"step": step, "skipped": "the recorder drives this event"}
         driver = self.drivers(channel.driver)
         if step == "provision" and event.state == S.SCHEDULED:
             self._wait_until(provision_at(event, channel))
@@ -330,18 +335,22 @@ class LifecycleService:
         return cancelled
 
     def act(self, principal: Principal, event_id: str, request: ActionRequest, if_match: str | None) -> Event:
-        """Run an API action; 422 for an unknown one, 409 naming the state when it is not allowed."""
-        current = self.events.get(principal, event_id)
-        check_if_match(if_match, current)
-        transition = lifecycle.apply(current.state, request.action)
-        if current.deleted_at is not None and request.action != "force_stop":
-            raise Conflict("The event is deleted; restore it first.", {"state": current.state.value})
-        channel = self.events.channel(current.tenant_id, current.channel_id)
-        actor, reason = principal.name, request.reason
-        try:
-            return self._act(current, channel, transition, request, actor, reason)
-        except StaleWrite:
-            raise PreconditionFailed("The event changed while the action ran; read it and retry.") from None
+        """Run an API action; 422 for an unknown one, 409 naming the state when it is not allowed.
+
+        An action that loses a race with the event's own run or another client's change is decided
+        again on a fresh read (the client sees 412 only for its own stale `If-Match`).
+        """
+
+        def attempt() -> Event:
+            current = self.events.get(principal, event_id)
+            check_if_match(if_match, current)
+            transition = lifecycle.apply(current.state, request.action)
+            if current.deleted_at is not None and request.action != "force_stop":
+                raise Conflict("The event is deleted; restore it first.", {"state": current.state.value})
+            channel = self.events.channel(current.tenant_id, current.channel_id)
+            return self._act(current, channel, transition, request, principal.name, request.reason)
+
+        return optimistic(if_match, attempt, "event")
 
     def _act(
         self,
@@ -399,7 +408,7 @@ class LifecycleService:
                 raise ValidationFailed.one("/visibility", f"must be one of: {', '.join(VISIBILITIES)}")
             return self._edit(event, {"vod": request.visibility})
         if action == "extend":
-            return self._extend(event, channel, request.seconds)
+            return self._extend(event, channel, request.seconds, request.allow_conflict)
         raise AssertionError(f"action {action} has no handler")  # the table and this method disagree
 
     def _start_teardown(self, event: Event, channel: Channel) -> None:
@@ -415,9 +424,13 @@ class LifecycleService:
         if holder not in (None, event.id):
             raise ChannelBusy(holder)
 
-    def _extend(self, event: Event, channel: Channel, seconds: int | None) -> Event:
+    def _extend(self, event: Event, channel: Channel, seconds: int | None, allow_conflict: bool) -> Event:
         if seconds is None or seconds <= 0:
             raise ValidationFailed.one("/seconds", "is required for extend and must be greater than 0")
+        if event.duration + seconds > MAX_EVENT_SECONDS:
+            raise ValidationFailed.one(
+                "/seconds", f"would make the event longer than {MAX_EVENT_SECONDS} seconds (31 days)"
+            )
         now = self.clock()
         updated = event.model_copy(
             update={
@@ -427,7 +440,7 @@ class LifecycleService:
             }
         )
         # A booking change: overlaps are checked again, and booked() moves the run's automatic stop.
-        self.events.book(updated, event, channel, allow_conflict=False)
+        updated = self.events.book(updated, event, channel, allow_conflict)
         self.publish(
             "Event Updated",
             {"tenant_id": event.tenant_id, "id": event.id, "changes": {"end": format_instant(updated.end)}},
@@ -444,6 +457,31 @@ class LifecycleService:
         self.locks.write(updated, event, None)
         self.publish("Event Updated", {"tenant_id": event.tenant_id, "id": event.id, "changes": fields})
         return updated
+
+    # -- room recorders ----------------------------------------------------------------------------------
+
+    def agent_reported(self, event: Event, agent: str, report: str) -> Event:
+        """A recorder's report moves its event (`domain/recorders.py` has the table); None of it → unchanged.
+
+        A recorder capturing this booking while another is still marked live on its channel has moved on:
+        that one is stopped first, so a lost `capture_finished` never blocks the room.
+        """
+        transition = recorders.move(event.state, report)
+        if transition is None:
+            return event
+        actor = SCHEDULER if report == recorders.NOT_STARTED else recorders.actor(agent)
+        reason = recorders.reason(agent, report)
+        lock = "take" if transition.target == S.LIVE else ("release" if event.state == S.LIVE else None)
+        try:
+            return self._transition(event, "", actor, reason, lock, event.publish, transition=transition)
+        except ChannelBusy as busy:
+            holder = self.events.store.get(event.tenant_id, busy.holder) if busy.holder else None
+            if holder is not None and holder.state == S.LIVE:
+                note = f"{agent} started {event.id}"
+                self._transition(holder, "stop", actor, note, lock="release", vod=holder.publish)
+            elif busy.holder:
+                self.locks.release(event.tenant_id, event.channel_id, busy.holder)
+            return self._transition(event, "", actor, reason, lock, event.publish, transition=transition)
 
     # -- reads -----------------------------------------------------------------------------------------
 
@@ -471,12 +509,17 @@ class LifecycleService:
         lock: str | None = None,
         vod: str | None = None,
         always_record: bool = False,
+        transition: Transition | None = None,
     ) -> Event:
-        """Write the table's transition with its history line (and lock change) in one transaction."""
-        step = lifecycle.advance(event.state, name) if name in lifecycle.STEPS else None
-        transition = step or lifecycle.apply(event.state, name)
+        """Write the table's (or the given) transition with its history line and lock change, atomically."""
+        if transition is None:
+            step = lifecycle.advance(event.state, name) if name in lifecycle.STEPS else None
+            transition = step or lifecycle.apply(event.state, name)
         now = self.clock()
         fields: dict[str, Any] = {"state": transition.target, "updated_at": now, "version": event.version + 1}
+        frees = event.occupies() and transition.target in (S.CANCELLED, S.FAILED)
+        if frees:
+            fields["overlaps"] = []
         if transition.published is not None:
             fields["published"] = transition.published
         if vod is not None and transition.target == S.STOPPED:
@@ -487,6 +530,8 @@ class LifecycleService:
             event.tenant_id, event.id, event.state, transition.target, now, actor, reason, updated.version
         )
         self.locks.write(updated, event, lock, [self.history_store.put_op(entry)] if record else None)
+        if frees:
+            self.events.drop_marks(event)
         if transition.changes_state:
             self.publish(
                 "Event State Changed",

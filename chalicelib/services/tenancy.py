@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.adapters.tenancy import TenancyStore
-from chalicelib.domain.errors import NotFound
+from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.inputs import KeyIn, TenantIn
 from chalicelib.domain.models import ApiKey, Principal, Scope, Tenant
@@ -65,10 +65,17 @@ class TenancyService:
         return self.store.keys.list(principal.tenant_id, limit, cursor)
 
     def revoke_key(self, principal: Principal, key_id: str) -> None:
+        """Revoke a key at once. The operator key is replaced only by `make bootstrap-key`, and a tenant
+        keeps at least one admin key (409 for either); tenant `default` has the operator as its admin."""
         key = self.store.keys.get(principal.tenant_id, key_id)
         if key is None:
             raise NotFound("No such key.")
-        self.store.revoke_key(key)
+        if key.id == OPERATOR_KEY_ID:
+            raise Conflict(
+                "The operator key cannot be revoked through the API; `make bootstrap-key` replaces it.",
+                {"key_id": key.id},
+            )
+        self.store.revoke_key(key, keep_an_admin=key.tenant_id != DEFAULT_TENANT)
 
     def bootstrap_operator(self, secret: str, now: datetime) -> None:
         """Make `secret` the operator key: every scope, admin of tenant `default` (idempotent)."""
