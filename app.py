@@ -2,7 +2,7 @@
 
 from chalice import Chalice
 
-from chalicelib.api import catalog, events, lifecycle, meta, opencast, recordings, schedules, tenancy
+from chalicelib.api import catalog, console, events, lifecycle, meta, opencast, recordings, schedules, tenancy
 from chalicelib.api.routing import add_method_not_allowed
 from chalicelib.jobs import scheduled, tasks
 
@@ -17,6 +17,7 @@ for blueprint in (
     schedules.bp,
     opencast.bp,  # room recorders: the Opencast capture-agent endpoints, outside /v1
     recordings.bp,
+    console.bp,
     scheduled.bp,
     tasks.bp,
 ):
