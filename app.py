@@ -2,7 +2,18 @@
 
 from chalice import Chalice
 
-from chalicelib.api import catalog, console, events, lifecycle, meta, opencast, recordings, schedules, tenancy
+from chalicelib.api import (
+    audit,
+    catalog,
+    console,
+    events,
+    lifecycle,
+    meta,
+    opencast,
+    recordings,
+    schedules,
+    tenancy,
+)
 from chalicelib.api.routing import add_method_not_allowed
 from chalicelib.jobs import scheduled, tasks
 
@@ -17,6 +28,7 @@ for blueprint in (
     schedules.bp,
     opencast.bp,  # room recorders: the Opencast capture-agent endpoints, outside /v1
     recordings.bp,
+    audit.bp,
     console.bp,
     scheduled.bp,
     tasks.bp,

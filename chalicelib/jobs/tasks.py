@@ -22,7 +22,7 @@ def handle(payload: dict[str, Any]) -> dict[str, Any]:
     with logs.scope(
         step=payload.get("step"), tenant_id=payload.get("tenant_id"), event_id=payload.get("event_id")
     ):
-        return services.lifecycle.handle(payload)
+        return services.lifecycle.steps.handle(payload)
 
 
 @bp.lambda_function(name="lifecycle_task")

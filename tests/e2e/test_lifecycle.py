@@ -229,5 +229,7 @@ def test_an_unreachable_webhook_ends_in_failed_with_a_notification(stack):
     failed = [n for n in notes if n["to"] == "failed"]
     assert failed, f"no failed notification among {notes}"
     assert (
-        failed[0]["tenant_id"] and "unreachable" in failed[0]["reason"] and failed[0]["actor"] == "scheduler"
+        failed[0]["tenant_id"]
+        and "unreachable" in failed[0]["reason"]
+        and failed[0]["actor"]["type"] == "system"
     )
