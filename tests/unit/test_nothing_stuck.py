@@ -95,7 +95,7 @@ def test_every_event_settles_and_every_lock_is_freed(events, actions):
         except DomainError:
             pass  # refused (409/422): the rules said no, which is fine
     stack.driver.failing.clear() if len(actions) % 2 else None  # half the runs end with drivers still broken
-    for _ in range(12):  # a day passes in steps: runs play out, then the deadlines job settles the rest
+    for _ in range(24):  # two days pass in steps: runs play out, then the deadlines job settles the rest
         stack.advance(hours=2)
     for event in made:
         settled = stack.get(event)

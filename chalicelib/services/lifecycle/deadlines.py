@@ -26,12 +26,14 @@ from chalicelib.adapters.events import EventStore
 from chalicelib.adapters.lock import ChannelLocks
 from chalicelib.adapters.records import RecordStore
 from chalicelib.domain.errors import StaleWrite
+from chalicelib.domain.lifecycle import TERMINAL
 from chalicelib.domain.messages import SYSTEM
 from chalicelib.domain.models import Channel, Driver, Event, EventState
 from chalicelib.services.lifecycle.runs import RunKeeper
 from chalicelib.services.lifecycle.transitions import Transitioner
 
 log = logging.getLogger("onair.deadlines")
+WRITE_ATTEMPTS = 3
 S = EventState
 
 
@@ -70,15 +72,23 @@ class Watchdog:
         """Settle every open event past its deadline; returns how many of each outcome."""
         counts = {"cancelled": 0, "stopped": 0, "completed": 0, "waiting": 0, "failed": 0}
         for event in self.events.unsettled(now - self.grace):
+            counts[self._settle_fresh(event, now)] += 1
+        return counts
+
+    def _settle_fresh(self, event: Event, now: datetime) -> str:
+        """Settle an event, reading it again when it changed since the index listed it."""
+        current: Event | None = event
+        for _ in range(WRITE_ATTEMPTS):
+            if current is None or current.state in TERMINAL or current.deleted_at is not None:
+                return "waiting"  # gone or settled meanwhile
             try:
-                outcome = self.settle(event, now)
+                return self.settle(current, now)
             except StaleWrite:
-                outcome = "waiting"  # changed meanwhile: seen again at the next tick if still open
+                current = self.events.get(event.tenant_id, event.id)
             except Exception:
                 log.exception("could not settle an event", extra={"event_id": event.id})
-                outcome = "failed"
-            counts[outcome] += 1
-        return counts
+                return "failed"
+        return "waiting"  # still changing: seen again at the next tick if still open
 
     def settle(self, event: Event, now: datetime) -> str:
         """Move one open event on as its deadline says; returns what happened."""
