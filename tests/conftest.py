@@ -42,10 +42,11 @@ def aws() -> Iterator[None]:
     from moto import mock_aws
 
     from chalicelib.adapters import aws as aws_clients
-    from local.emulator import isolate_dynamodb
+    from local.emulator import honour_client_request_tokens, isolate_dynamodb
     from local.resources import create_all
 
     isolate_dynamodb()  # some tests race requests on threads: keep moto's transactions isolated
+    honour_client_request_tokens()  # as DynamoDB does: a retried transaction reports its first outcome
     with mock_aws():
         aws_clients.reset()
         create_all("test", aws_clients.client("dynamodb"), aws_clients.client("events"))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from chalicelib import logs
 from chalicelib.domain.errors import ValidationFailed
 
 _SER = TypeSerializer()
@@ -296,9 +299,12 @@ class Table:
         )
 
     def transact(self, operations: Iterable[dict[str, Any]]) -> None:
-        """TransactWriteItems over this table.
+        """TransactWriteItems over this table, idempotent across the SDK's retries.
 
-        Operations are `{"Put"|"Update"|"Delete"|"ConditionCheck": {...}}` with plain values.
+        Operations are `{"Put"|"Update"|"Delete"|"ConditionCheck": {...}}` with plain values. The call
+        carries a `ClientRequestToken` (`request_token`): when botocore retries it after a timeout or a
+        dropped connection and the first attempt had landed, DynamoDB answers with that first outcome
+        instead of applying it again (or failing its conditions against its own write).
         """
         self._settle()
         items = []
@@ -310,7 +316,7 @@ class Table:
                     body[field] = serialize(body[field])
             items.append({kind: body})
         try:
-            self.client.transact_write_items(TransactItems=items)
+            self.client.transact_write_items(TransactItems=items, ClientRequestToken=request_token(items))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
@@ -333,6 +339,20 @@ class Table:
         if names:
             kwargs["ExpressionAttributeNames"] = names
         return kwargs
+
+
+def request_token(items: list[dict[str, Any]]) -> str:
+    """The `ClientRequestToken` of a transaction: a hash of the request's id and the transaction's items.
+
+    Same request and same items give the same token, so a retry is recognised; two transactions of one
+    request differ in their items, and two requests in their ids. Outside a request (the scheduled job)
+    each call gets a fresh token: botocore reuses it for its own retries, which is what matters.
+    """
+    request_id = logs.current().get("request_id")
+    if not request_id:
+        return uuid.uuid4().hex
+    content = json.dumps(items, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{request_id}\n{content}".encode()).hexdigest()[:36]
 
 
 def _raise_condition(exc: ClientError) -> None:

@@ -111,7 +111,14 @@ class EventStore:
         ]
         if run_due_at is not None:
             ops.append(({"Put": {"Item": marker_item(event.tenant_id, event.id, run_due_at)}}, "run_due"))
-        self._run(ops)
+        try:
+            self._run(ops)
+        except (AlreadyExists, BookingRaced, Conflict):
+            # A retry of this very write that had landed (its answer lost, and retried without the token
+            # that would have said so) fails its own conditions: the event is there, as written. That is
+            # a success, and the caller's side effects (the run, the notification) must still happen.
+            if self.get(event.tenant_id, event.id) != event:
+                raise
 
     def update(self, event: Event, previous: Event, booking_version: int | None = None) -> None:
         """Replace `previous` (version-checked) with `event`, keeping guards and the channel in step."""
