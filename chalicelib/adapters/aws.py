@@ -3,11 +3,13 @@
 Timeouts and retries are chosen for a request that must finish inside API Gateway's 29 s (the API
 function's timeout is 30 s) and for tasks that Step Functions retries on their own:
 
-| setting | value | why |
-|---|---|---|
-| connect timeout | 2 s | an AWS endpoint in the same region connects in milliseconds; waiting longer only delays the retry |
-| read timeout | 5 s | DynamoDB answers in milliseconds (a transaction in tens); 5 s is far past any healthy answer |
-| retries | `standard` mode, 3 attempts in all | transient errors, throttling and timeouts are retried with jittered exponential backoff and a retry quota (so an outage is not multiplied); `adaptive` would add client-side rate limiting, which a short-lived Lambda client cannot learn |
+- connect timeout 2 s: an AWS endpoint in the region connects in milliseconds; waiting longer only
+  delays the retry.
+- read timeout 5 s: DynamoDB answers in milliseconds (a transaction in tens); 5 s is far past any
+  healthy answer.
+- retries: botocore's `standard` mode, 3 attempts in all. Transient errors, throttling and timeouts are
+  retried with jittered exponential backoff and a retry quota, so an outage is not multiplied.
+  `adaptive` would add client-side rate limiting, which a short-lived Lambda client cannot learn.
 
 Worst case for one call: 3 x (2 + 5) s plus backoff, about 22 s, inside the API's 29 s. A retried
 TransactWriteItems is safe because it carries a `ClientRequestToken` (`dynamo.Table.transact`): if the

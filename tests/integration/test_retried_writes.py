@@ -20,7 +20,7 @@ from tests.conftest import OPERATOR_KEY, Api
 
 
 class LoseAnswers:
-    """A botocore `before-send` hook: lets the first `times` TransactWriteItems land, then loses the answer."""
+    """A botocore `before-send` hook: the first `times` TransactWriteItems land, then their answer is lost."""
 
     def __init__(self, error: Callable[[Any], Exception], times: int = 1, strip_token: bool = False) -> None:
         self.error = error
