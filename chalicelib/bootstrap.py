@@ -48,11 +48,13 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib import logs
     from chalicelib.adapters import aws
     from chalicelib.adapters import keys as k
+    from chalicelib.adapters.drivers import DriverChecks, driver_for
     from chalicelib.adapters.dynamo import Table
     from chalicelib.adapters.events import EventStore
     from chalicelib.adapters.history import HistoryStore
     from chalicelib.adapters.idempotency import IdempotencyStore
     from chalicelib.adapters.lock import ChannelLocks
+    from chalicelib.adapters.netguard import WebhookPolicy
     from chalicelib.adapters.publisher import EventBridgePublisher
     from chalicelib.adapters.records import RecordStore
     from chalicelib.adapters.runs import DueRuns
@@ -72,6 +74,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
 
     logs.configure()
     settings = settings or Settings.from_env()
+    webhooks = WebhookPolicy(settings.webhook_https_only, settings.webhook_allow_private)
     table = Table(settings.table_name, lambda: aws.client("dynamodb"))
     publish = EventBridgePublisher(settings.bus_name, lambda: aws.client("events")).publish
     tenancy_store = TenancyStore(table)
@@ -89,6 +92,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
         publish,
         clock,
         settings.run_window,
+        drivers=lambda config: driver_for(config, policy=webhooks),
     )
     events.automation = lifecycle  # every booking write now starts, moves or stops the event's run
     events.conflict_listeners.append(schedules.mark_conflict)
@@ -99,7 +103,13 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
         auth=AuthService(tenancy_store),
         idempotency=IdempotencyService(IdempotencyStore(table)),
         tenancy=TenancyService(tenancy_store),
-        channels=ChannelService(channel_store, publish, events.has_future_events, schedules.continuing_on),
+        channels=ChannelService(
+            channel_store,
+            publish,
+            events.has_future_events,
+            schedules.continuing_on,
+            DriverChecks(webhooks),
+        ),
         sources=SourceService(
             RecordStore(table, Source, lambda t: k.collection(t, "SOURCE")), publish, events.using_source
         ),

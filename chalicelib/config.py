@@ -19,6 +19,10 @@ class Settings:
     state_machine_arn: str = ""
     # Runs start when an event's provision time is this close (docs/lifecycle.md, "The run window").
     run_window: timedelta = timedelta(days=7)
+    # Webhooks (chalicelib/adapters/netguard.py): https only outside local and test stages; loopback and
+    # private addresses only when ONAIR_WEBHOOK_ALLOW_PRIVATE=true (the local stage's default).
+    webhook_https_only: bool = True
+    webhook_allow_private: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -33,4 +37,6 @@ class Settings:
             conflict_horizon=timedelta(days=float(env.get("ONAIR_CONFLICT_HORIZON_DAYS", "365"))),
             state_machine_arn=env.get("ONAIR_STATE_MACHINE_ARN", ""),
             run_window=timedelta(days=float(env.get("ONAIR_RUN_WINDOW_DAYS", "7"))),
+            webhook_https_only=stage not in ("local", "test"),
+            webhook_allow_private=env.get("ONAIR_WEBHOOK_ALLOW_PRIVATE", "").lower() == "true",
         )

@@ -10,6 +10,15 @@ from typing import Any
 
 import pytest
 
+# The policy proof's recorder: every AWS call the code makes in this session (tests/policy_plugin.py).
+from tests.policy_plugin import (  # noqa: F401  (pytest finds hooks and fixtures by name here)
+    _record_aws_calls,
+    pytest_collection_modifyitems,
+    pytest_deselected,
+    pytest_runtest_setup,
+    pytest_terminal_summary,
+)
+
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from chalicelib.adapters.records import RecordStore
 from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, StaleWrite
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.inputs import ChannelIn, SourceIn
-from chalicelib.domain.models import Channel, Principal, Record, Source, WebhookDriver
+from chalicelib.domain.models import Channel, Driver, Principal, Record, Source, WebhookDriver
 from chalicelib.domain.validation import validate
 from chalicelib.services.common import check_if_match, patched
 
@@ -33,6 +33,7 @@ class CatalogService(Generic[R]):
         self.publish = publish
 
     def create(self, principal: Principal, body: BaseModel, now: datetime) -> R:
+        self.check(principal, body, None)
         record = self.store.model(
             id=new_id(self.prefix, now),
             tenant_id=principal.tenant_id,
@@ -70,6 +71,7 @@ class CatalogService(Generic[R]):
             changes = self._fields(body, current)
             if all(getattr(current, name) == value for name, value in changes.items()):
                 return current
+            self.check(principal, body, current)
             updated = type(current).model_validate(
                 {**current.model_dump(), **changes, "updated_at": now, "version": current.version + 1}
             )
@@ -98,6 +100,9 @@ class CatalogService(Generic[R]):
             ) from None
         self.publish(f"{self.noun} Deleted", {"tenant_id": current.tenant_id, "id": current.id})
 
+    def check(self, principal: Principal, body: BaseModel, current: R | None) -> None:
+        """Hook: checks a create or a changing patch must pass beyond the input model's (422)."""
+
     def ensure_deletable(self, record: R, now: datetime) -> None:
         """Hook: refuse a delete that would orphan something (409)."""
 
@@ -114,7 +119,11 @@ class CatalogService(Generic[R]):
 
 
 class ChannelService(CatalogService[Channel]):
-    """Channels; a webhook secret is write-only and kept when a patch does not send a new one."""
+    """Channels; a webhook secret is write-only and kept when a patch does not send a new one.
+
+    A driver is checked when a channel is created and whenever a patch changes it (`check_driver`:
+    where a webhook may go, which MediaLive channels the tenant may drive).
+    """
 
     def __init__(
         self,
@@ -122,10 +131,17 @@ class ChannelService(CatalogService[Channel]):
         publish: Publish,
         has_future_events: Callable[[Channel, datetime], bool],
         continuing_series: Callable[[Channel, datetime], list[str]] = lambda channel, now: [],
+        check_driver: Callable[[str, Driver], None] = lambda tenant_id, driver: None,
     ) -> None:
         super().__init__(store, ChannelIn, "ch", "Channel", publish)
         self.has_future_events = has_future_events
         self.continuing_series = continuing_series
+        self.check_driver = check_driver
+
+    def check(self, principal: Principal, body: BaseModel, current: Channel | None) -> None:
+        driver = _DRIVER.validate_python(self._fields(body, current)["driver"])
+        if current is None or _target(driver) != _target(current.driver):
+            self.check_driver(principal.tenant_id, driver)
 
     def view(self, record: Channel) -> dict[str, Any]:
         data = super().view(record)
@@ -158,6 +174,14 @@ class ChannelService(CatalogService[Channel]):
 
     def booking_guard(self, record: Channel) -> int | None:
         return record.booking_version
+
+
+_DRIVER: TypeAdapter[Driver] = TypeAdapter(Driver)
+
+
+def _target(driver: Driver) -> tuple[str, str | None]:
+    """What a driver acts on (its type and URL or MediaLive id); a new secret alone changes nothing."""
+    return driver.type, getattr(driver, "url", None) or getattr(driver, "channel_id", None)
 
 
 class SourceService(CatalogService[Source]):
