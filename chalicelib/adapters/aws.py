@@ -11,7 +11,7 @@ function's timeout is 30 s) and for tasks that Step Functions retries on their o
   retried with jittered exponential backoff and a retry quota, so an outage is not multiplied.
   `adaptive` would add client-side rate limiting, which a short-lived Lambda client cannot learn.
 
-Worst case for one call: 3 x (2 + 5) s plus backoff, about 22 s, inside the API's 29 s. A retried
+Worst case for one call: 3 x (2 + 5) s plus up to 3 s of backoff, 24 s, inside the API's 29 s. A retried
 TransactWriteItems is safe because it carries a `ClientRequestToken` (`dynamo.Table.transact`): if the
 first attempt landed and only its answer was lost, DynamoDB returns that first outcome instead of
 applying it again.

@@ -17,6 +17,7 @@ from chalicelib.adapters import drivers
 from chalicelib.adapters.drivers import DriverError, DriverRejected, StepResult
 from chalicelib.adapters.netguard import WebhookPolicy
 from chalicelib.domain.models import Channel, Event, MediaLiveDriver, NoopDriver, WebhookDriver
+from tests.refused_urls import REFUSED_URLS
 
 NOW = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
 SECRET = "s3cret-shared-with-the-receiver"
@@ -389,37 +390,7 @@ def test_the_call_connects_to_the_address_it_checked(receiver: Receiver) -> None
 # --- webhook addresses: refused forms with private addresses not allowed ---------------------------------
 
 
-@pytest.mark.parametrize(
-    ("url", "why"),
-    [
-        pytest.param("http://169.254.169.254/latest/meta-data/", "link-local", id="instance metadata"),
-        pytest.param("http://[fd00:ec2::254]/", "link-local", id="instance metadata over IPv6"),
-        pytest.param("http://127.0.0.1:8000/moto-api/reset", "loopback", id="the local emulator's reset"),
-        pytest.param("http://[::1]/", "loopback", id="IPv6 loopback"),
-        pytest.param("http://10.0.0.5/", "private", id="10/8"),
-        pytest.param("http://172.16.0.1/", "private", id="172.16/12"),
-        pytest.param("http://192.168.1.1/", "private", id="192.168/16"),
-        pytest.param("http://[fd12:3456::1]/", "private", id="IPv6 unique local"),
-        pytest.param("http://100.64.0.1/", "shared (CGNAT)", id="CGNAT"),
-        pytest.param("http://224.0.0.1/", "multicast", id="multicast"),
-        pytest.param("http://[ff02::1]/", "multicast", id="IPv6 multicast"),
-        pytest.param("http://240.0.0.1/", "reserved", id="reserved"),
-        pytest.param("http://255.255.255.255/", "reserved", id="broadcast"),
-        pytest.param("http://192.0.2.1/", "reserved", id="documentation range"),
-        pytest.param("http://0.0.0.0/", "unspecified", id="unspecified"),
-        pytest.param("http://[::]/", "unspecified", id="IPv6 unspecified"),
-        pytest.param("http://[::ffff:127.0.0.1]/", "IPv4-mapped", id="IPv4-mapped loopback"),
-        pytest.param("http://[::ffff:169.254.169.254]/", "IPv4-mapped", id="IPv4-mapped metadata"),
-        pytest.param("http://[::127.0.0.1]/", "IPv4-mapped", id="IPv4-compatible"),
-        pytest.param("http://[64:ff9b::a9fe:a9fe]/", "IPv4-mapped", id="NAT64 metadata"),
-        pytest.param("http://2130706433/", "numeric form", id="decimal 127.0.0.1"),
-        pytest.param("http://0177.0.0.1/", "numeric form", id="octal"),
-        pytest.param("http://0x7f.0.0.1/", "numeric form", id="hex"),
-        pytest.param("http://127.1/", "numeric form", id="short form"),
-        pytest.param("http://127.0.0.1./", "numeric form", id="trailing dot"),
-        pytest.param("http://localhost:8000/", "loopback", id="a name that resolves to loopback"),
-    ],
-)
+@pytest.mark.parametrize(("url", "why"), REFUSED_URLS)
 def test_refused_addresses_are_never_called(url: str, why: str) -> None:
     called: list[tuple[str, int]] = []
     original = socket.create_connection
