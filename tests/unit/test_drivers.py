@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -446,4 +447,112 @@ def test_the_cloud_calls_https_only(receiver: Receiver) -> None:
     cloud = WebhookPolicy(https_only=True, allow_private=True)
     with pytest.raises(DriverRejected, match="must be an https URL"):
         webhook(receiver.url, policy=cloud).start(make_event(), make_channel())
+    assert receiver.requests == []
+
+
+# --- webhook over TLS: the name is what is verified, the checked address is where it goes ----------------
+
+
+def certificate(tmp_path: Any, name: str) -> tuple[str, str]:
+    """A self-signed certificate for `name` (and its key), as PEM files."""
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(datetime.now(UTC) - timedelta(days=1))
+        .not_valid_after(datetime.now(UTC) + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / f"{name}.pem", tmp_path / f"{name}.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+@pytest.fixture
+def tls_receiver(tmp_path: Any) -> Iterator[tuple[Receiver, list[str | None], str]]:
+    """An https receiver on loopback presenting a certificate for `hooks.test`; records SNI names."""
+    import ssl
+
+    state, names = Receiver(), []
+    cert, key = certificate(tmp_path, "hooks.test")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            state.requests.append(Received(self.path, dict(self.headers.items()), body))
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    state.url = f"https://hooks.test:{server.server_address[1]}/hooks/onair"
+    yield state, names, cert
+    server.shutdown()
+    server.server_close()
+
+
+def trusting(cert: str) -> Any:
+    import ssl
+
+    return ssl.create_default_context(cafile=cert)
+
+
+def test_https_sends_the_name_in_sni_and_host_and_verifies_it(
+    tls_receiver: tuple[Receiver, list[str | None], str],
+) -> None:
+    receiver, names, cert = tls_receiver
+    port = receiver.url.split(":")[2].split("/")[0]
+    hook = webhook(
+        receiver.url,
+        policy=WebhookPolicy(https_only=True, allow_private=True),
+        resolve=lambda host, port, timeout: ["127.0.0.1"],
+        tls=trusting(cert),
+    )
+    assert hook.start(make_event(), make_channel()).detail == "webhook answered HTTP 204"
+    assert names == ["hooks.test"], "SNI names the host, not the address connected to"
+    assert receiver.requests[0].headers["Host"] == f"hooks.test:{port}"
+
+
+def test_a_certificate_for_another_name_fails_the_handshake(
+    tls_receiver: tuple[Receiver, list[str | None], str], tmp_path: Any
+) -> None:
+    receiver, _, cert = tls_receiver
+    port = receiver.url.split(":")[2].split("/")[0]
+    hook = webhook(
+        f"https://elsewhere.test:{port}/hooks/onair",
+        policy=WebhookPolicy(https_only=True, allow_private=True),
+        resolve=lambda host, port, timeout: ["127.0.0.1"],
+        tls=trusting(cert),
+    )
+    with pytest.raises(DriverError) as caught:
+        hook.start(make_event(), make_channel())
+    assert str(caught.value) == f"webhook start: elsewhere.test:{port} failed the TLS handshake"
     assert receiver.requests == []
