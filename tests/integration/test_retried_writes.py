@@ -202,3 +202,79 @@ def test_tokens_are_per_request_and_per_content() -> None:
         assert request_token(items) != first, "the same write in another request"
     assert len(first) <= 36, "DynamoDB's limit"
     assert request_token(items) != request_token(items), "outside a request every call is its own"
+
+
+@pytest.fixture
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The local stack's emulator (moto's server over HTTP) with onair's tables; environment restored."""
+    import os
+
+    from local.emulator import Emulator
+    from local.resources import create_all
+
+    saved = dict(os.environ)
+    server = Emulator()
+    url = server.start()
+    try:
+        clients.reset()
+        create_all("test", clients.client("dynamodb"), clients.client("events"))
+        yield url
+    finally:
+        server.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        clients.reset()
+
+
+def test_a_write_that_stalls_past_the_read_timeout_on_the_emulator_answers_201_once(
+    emulator: str, clock: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The finding as it was seen: the emulator applies the transaction but answers after the client's
+    read timeout; botocore retries over HTTP, and the retry reports the first outcome."""
+    import time
+
+    from botocore.config import Config
+    from chalice.test import Client
+    from moto.dynamodb.responses import DynamoHandler
+
+    from app import app
+    from chalicelib import bootstrap
+    from chalicelib.config import Settings
+
+    monkeypatch.setattr(
+        clients, "_CONFIG", Config(retries={"total_max_attempts": 3, "mode": "standard"}, read_timeout=1)
+    )
+    clients.reset()
+    stalls: list[float] = []
+    answered = DynamoHandler.transact_write_items
+
+    def stalling(self: Any) -> Any:
+        result = answered(self)  # applied...
+        if stalls:
+            time.sleep(stalls.pop())  # ...and answered only after the client gave up on it
+        return result
+
+    monkeypatch.setattr(DynamoHandler, "transact_write_items", stalling)
+    built = bootstrap.build(Settings.from_env({"ONAIR_STAGE": "test"}), clock)
+    built.tenancy.bootstrap_operator(OPERATOR_KEY, clock())
+    bootstrap.override(built)
+    try:
+        with Client(app) as client:
+            api = Api(client.http, OPERATOR_KEY)
+            channel = api.post("/v1/channels", {"name": "Room"}).data["id"]
+            stalls.append(1.6)  # the create's transaction
+            created = api.post(
+                "/v1/events",
+                {
+                    "title": "Lecture",
+                    "channel_id": channel,
+                    "start": "2027-03-01T09:00:00Z",
+                    "duration": 3600,
+                },
+            )
+            assert created.status_code == 201, created.data
+            assert not stalls, "the create's transaction stalled past the read timeout"
+            listed = api.get(f"/v1/events?channel_id={channel}").data["items"]
+            assert [e["id"] for e in listed] == [created.data["id"]]
+    finally:
+        bootstrap.override(None)
