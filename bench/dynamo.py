@@ -233,7 +233,7 @@ def tick_reads(schedules: int, due: int = 10) -> dict[str, Any]:
         batch_put(services, fillers)
         clock.now = now
         with counter.record() as calls:
-            outcome = services.schedules.tick(now)
+            outcome = services.materialiser.tick(now)
         due_scans = [c.scanned for c in calls if c.operation == "Query"][:1]
         assert outcome["due"] == due and not outcome["failed"], outcome
         return {

@@ -20,7 +20,7 @@ def preview(count: int = 10_000, repeats: int = 5) -> Figure:
     from chalicelib.services.schedules import ScheduleService
 
     # Without a channel the preview is pure: the stores and the publisher are never touched.
-    service = ScheduleService(None, None, None, timedelta(days=30))  # type: ignore[arg-type]
+    service = ScheduleService(None, None, None, None, None)  # type: ignore[arg-type]
     principal = Principal(tenant_id="default", key_id="bench", name="bench", scopes=frozenset())
     body = PreviewIn(
         start="2027-01-04T19:30:00",

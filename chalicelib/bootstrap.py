@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from chalicelib.services.events import EventService
     from chalicelib.services.idempotency import IdempotencyService
     from chalicelib.services.lifecycle import LifecycleService
+    from chalicelib.services.materialiser import Materialiser
     from chalicelib.services.schedules import ScheduleService
     from chalicelib.services.tenancy import TenancyService
 
@@ -35,6 +36,7 @@ class Services:
     sources: CatalogService[Source]
     events: EventService
     schedules: ScheduleService
+    materialiser: Materialiser
     lifecycle: LifecycleService
     jobs: dict[str, Callable[[datetime], dict]]
 
@@ -64,12 +66,14 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.config import Settings
     from chalicelib.domain.models import Channel, Source
     from chalicelib.services.auth import AuthService
+    from chalicelib.services.bookings import ChannelBookings
     from chalicelib.services.catalog import ChannelService, SourceService
-    from chalicelib.services.conflicts import ConflictChecker
     from chalicelib.services.events import EventService
     from chalicelib.services.idempotency import IdempotencyService
     from chalicelib.services.lifecycle import LifecycleService
+    from chalicelib.services.materialiser import Materialiser
     from chalicelib.services.schedules import ScheduleService
+    from chalicelib.services.series_check import SeriesConflicts
     from chalicelib.services.tenancy import TenancyService
 
     logs.configure()
@@ -80,9 +84,14 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     tenancy_store = TenancyStore(table)
     channel_store = RecordStore(table, Channel, lambda t: k.collection(t, "CHANNEL"))
     event_store = EventStore(table)
-    checker = ConflictChecker(event_store, settings.conflict_horizon)
-    events = EventService(event_store, channel_store, tenancy_store.tenant_max_duration, publish, checker)
-    schedules = ScheduleService(ScheduleStore(table), events, publish, settings.horizon)
+    schedule_store = ScheduleStore(table)
+    bookings = ChannelBookings(event_store, schedule_store, settings.conflict_horizon)
+    events = EventService(event_store, channel_store, tenancy_store.tenant_max_duration, publish, bookings)
+    series = SeriesConflicts(
+        schedule_store, channel_store, bookings, settings.conflict_horizon, settings.horizon, publish
+    )
+    materialiser = Materialiser(schedule_store, events, series, settings.horizon)
+    schedules = ScheduleService(schedule_store, events, series, materialiser, publish)
     lifecycle = LifecycleService(
         events,
         ChannelLocks(table),
@@ -95,8 +104,8 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
         drivers=lambda config: driver_for(config, policy=webhooks),
     )
     events.automation = lifecycle  # every booking write now starts, moves or stops the event's run
-    events.conflict_listeners.append(schedules.mark_conflict)
-    events.release_listeners.append(schedules.released)
+    events.conflict_listeners.append(series.mark_conflict)
+    events.release_listeners.append(series.released)
     return Services(
         settings=settings,
         clock=clock,
@@ -116,7 +125,8 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
         events=events,
         schedules=schedules,
         lifecycle=lifecycle,
-        jobs={"materialise": schedules.tick, "lifecycle_runs": lifecycle.start_due_runs},
+        materialiser=materialiser,
+        jobs={"materialise": materialiser.tick, "lifecycle_runs": lifecycle.start_due_runs},
     )
 
 

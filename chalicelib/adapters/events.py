@@ -6,11 +6,12 @@ Index choice for listings and why a window listing is one bounded Query are in d
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.adapters import guards as store_guards
 from chalicelib.adapters import keys as k
 from chalicelib.adapters.dynamo import ConditionFailed, Table, TransactionCancelled, decode_cursor
 from chalicelib.adapters.records import from_item, to_item
@@ -66,8 +67,26 @@ def event_item(event: Event) -> dict[str, Any]:
         ref_id=event.ref_id,
         start_s=format_instant(event.start),
         end_s=format_instant(event.end),
+        overlaps=set(event.overlaps) or None,
         **index_attributes(event),
     )
+
+
+def mark_op(tenant_id: str, event_id: str, other_id: str, present: bool) -> dict[str, Any]:
+    """The update that adds `other_id` to (or drops it from) an event's accepted overlaps.
+
+    It bumps the event's version (its representation changed), so a writer holding an older copy cannot
+    put the old set back; the event must exist.
+    """
+    return {
+        "Update": {
+            "Key": {"pk": k.collection(tenant_id, "EVENT"), "sk": event_id},
+            "UpdateExpression": f"{'ADD' if present else 'DELETE'} #ov :id SET version = version + :one",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": {"#ov": "overlaps"},  # a reserved word
+            "ExpressionAttributeValues": {":id": {other_id}, ":one": 1},
+        }
+    }
 
 
 class EventStore:
@@ -87,14 +106,21 @@ class EventStore:
     # -- writes ---------------------------------------------------------------------------------------
 
     def create(
-        self, event: Event, booking_version: int | None = None, run_due_at: datetime | None = None
+        self,
+        event: Event,
+        booking_version: int | None = None,
+        run_due_at: datetime | None = None,
+        guards: Sequence[tuple[dict[str, Any], str]] = (),
     ) -> None:
         """Put a new event, bump its channel's booking version, claim its external_id, check its sources.
 
         With `booking_version`, the write only succeeds if no other booking reached the channel since
         that version was read (the overlap check was made against it): race-free booking. With
         `run_due_at`, the marker that has the scheduled job start the event's run then is written too,
-        in the same transaction (no extra round trip, and never a marker without its event).
+        in the same transaction (no extra round trip, and never a marker without its event). `guards`
+        are more items for the same transaction, each with its meaning: `"mark"` (an overlap mark on
+        another event: failing means a booking changed, check again) or `"series"` (the series the event
+        stands for is unchanged).
         """
         ops: list[tuple[dict[str, Any], str]] = [
             (
@@ -106,13 +132,13 @@ class EventStore:
         if event.external_id:
             ops.append((self._claim_external(event), "external_id"))
         ops += [
-            (self._source_exists(event.tenant_id, s), f"/source_ids/{i}")
+            (store_guards.source_exists_op(event.tenant_id, s), f"/source_ids/{i}")
             for i, s in enumerate(event.source_ids)
         ]
         if run_due_at is not None:
             ops.append(({"Put": {"Item": marker_item(event.tenant_id, event.id, run_due_at)}}, "run_due"))
         try:
-            self._run(ops)
+            self._run([*ops, *guards])
         except (AlreadyExists, BookingRaced, Conflict):
             # A retry of this very write that had landed (its answer lost, and retried without the token
             # that would have said so) fails its own conditions: the event is there, as written. That is
@@ -120,7 +146,13 @@ class EventStore:
             if self.get(event.tenant_id, event.id) != event:
                 raise
 
-    def update(self, event: Event, previous: Event, booking_version: int | None = None) -> None:
+    def update(
+        self,
+        event: Event,
+        previous: Event,
+        booking_version: int | None = None,
+        guards: Sequence[tuple[dict[str, Any], str]] = (),
+    ) -> None:
         """Replace `previous` (version-checked) with `event`, keeping guards and the channel in step."""
         ops: list[tuple[dict[str, Any], str]] = [
             (
@@ -148,13 +180,14 @@ class EventStore:
                 ops.append((self._claim_external(event), "external_id"))
         added = [s for s in event.source_ids if s not in previous.source_ids]
         ops += [
-            (self._source_exists(event.tenant_id, s), f"/source_ids/{event.source_ids.index(s)}")
+            (store_guards.source_exists_op(event.tenant_id, s), f"/source_ids/{event.source_ids.index(s)}")
             for s in added
         ]
-        self._run(ops)
+        self._run([*ops, *guards])
 
     def delete(self, event: Event) -> None:
-        """Remove an event for good, and its external_id guard."""
+        """Remove an event for good, and its external_id guard; a slot it held is freed (the channel's
+        booking version moves, so a check made before cannot lean on it)."""
         ops: list[tuple[dict[str, Any], str]] = [
             (
                 {
@@ -169,7 +202,22 @@ class EventStore:
         ]
         if event.external_id:
             ops.append((self._release_external(event), "guard"))
+        if event.occupies():
+            ops.append((self._bump_channel(event, None), "channel"))
         self._run(ops)
+
+    def mark(self, tenant_id: str, event_id: str, other_id: str, present: bool) -> None:
+        """Add or drop one accepted-overlap mark on its own (best effort: a vanished event is skipped)."""
+        op = mark_op(tenant_id, event_id, other_id, present)["Update"]
+        with contextlib.suppress(ConditionFailed):
+            self.table.update(
+                op["Key"]["pk"],
+                op["Key"]["sk"],
+                op["UpdateExpression"],
+                condition=op["ConditionExpression"],
+                values=op["ExpressionAttributeValues"],
+                names=op["ExpressionAttributeNames"],
+            )
 
     def raise_max_duration(self, pk: str, sk: str, seconds: int) -> None:
         """Record that a booking this long exists (the value only grows; a lost race is harmless)."""
@@ -184,20 +232,7 @@ class EventStore:
             )
 
     def _bump_channel(self, event: Event, booking_version: int | None) -> dict[str, Any]:
-        condition, values = "attribute_exists(pk)", {":zero": 0, ":one": 1}
-        if booking_version is not None:
-            condition += " AND (booking_version = :bv" + (
-                " OR attribute_not_exists(booking_version))" if booking_version == 0 else ")"
-            )
-            values[":bv"] = booking_version
-        return {
-            "Update": {
-                "Key": {"pk": k.collection(event.tenant_id, "CHANNEL"), "sk": event.channel_id},
-                "UpdateExpression": "SET booking_version = if_not_exists(booking_version, :zero) + :one",
-                "ConditionExpression": condition,
-                "ExpressionAttributeValues": values,
-            }
-        }
+        return store_guards.bump_channel_op(event.tenant_id, event.channel_id, booking_version)
 
     def _claim_external(self, event: Event) -> dict[str, Any]:
         return {
@@ -220,14 +255,6 @@ class EventStore:
             }
         }
 
-    def _source_exists(self, tenant_id: str, source_id: str) -> dict[str, Any]:
-        return {
-            "ConditionCheck": {
-                "Key": {"pk": k.collection(tenant_id, "SOURCE"), "sk": source_id},
-                "ConditionExpression": "attribute_exists(pk)",
-            }
-        }
-
     def _run(self, ops: list[tuple[dict[str, Any], str]]) -> None:
         """Run a transaction and turn each failed item's meaning into the domain error it stands for."""
         try:
@@ -244,7 +271,7 @@ class EventStore:
                         for m in missing
                     ]
                 ) from exc
-            if "channel" in failed:
+            if "channel" in failed or "mark" in failed:
                 raise BookingRaced() from exc  # the caller re-reads the channel: gone, or just busy
             if "event" in failed and len(failed) == 1:
                 raise AlreadyExists("An event with this id exists.") from exc

@@ -36,6 +36,11 @@ def events_of_channel(tenant_id: str, channel_id: str) -> str:
     return f"T#{tenant_id}#CH#{channel_id}"
 
 
+def series_of_channel(tenant_id: str, channel_id: str) -> str:
+    """A channel's schedules, in the `channel_by_start` index beside (not among) its events."""
+    return f"T#{tenant_id}#CHSER#{channel_id}"
+
+
 def events_of_schedule(tenant_id: str, schedule_id: str) -> str:
     return f"T#{tenant_id}#SCH#{schedule_id}"
 

@@ -14,7 +14,7 @@ R = TypeVar("R", bound=Record)
 
 
 # Attributes kept outside `doc` because writes other than a record replace change them.
-LIVE_ATTRIBUTES = ("max_event_seconds", "booking_version", "materialised_until")
+LIVE_ATTRIBUTES = ("max_event_seconds", "booking_version", "materialised_until", "overlaps", "failure")
 
 
 def to_item(record: Record, pk: str, **extra: Any) -> dict[str, Any]:
@@ -29,7 +29,8 @@ def from_item(model: type[R], item: dict[str, Any]) -> R:
     data["version"] = item["version"]
     for name in LIVE_ATTRIBUTES:
         if name in item and name in model.model_fields:
-            data[name] = item[name]
+            value = item[name]
+            data[name] = sorted(value) if isinstance(value, set) else value
     return model.model_validate(data)
 
 

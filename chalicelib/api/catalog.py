@@ -209,7 +209,16 @@ def channel_availability(call: Call) -> Reply:
     )
     return Reply(
         Availability(
-            busy=[BusyInterval(start=s, end=e, event_id=i) for s, e, i in busy],
+            busy=[
+                BusyInterval(
+                    start=s,
+                    end=e,
+                    event_id=b.event_id if b.is_event else None,
+                    schedule_id=b.schedule_id,
+                    occurrence_start=b.occurrence_start,
+                )
+                for s, e, b in busy
+            ],
             free=[FreeInterval(start=s, end=e) for s, e in free],
         )
     )

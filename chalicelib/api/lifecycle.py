@@ -34,7 +34,7 @@ def event_action(call: Call) -> Reply:
     event = bootstrap.services().lifecycle.act(
         call.principal,
         call.path["event_id"],
-        ActionRequest(body.action, body.seconds, body.visibility, body.reason),
+        ActionRequest(body.action, body.seconds, body.visibility, body.reason, body.allow_conflict),
         call.if_match,
     )
     return Reply(EventOut.of(event), etag=etag(event))

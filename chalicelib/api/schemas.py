@@ -133,6 +133,10 @@ class EventOut(Out):
     schedule_id: str | None
     occurrence_start: Instant | None
     deleted_at: Instant | None
+    overlaps: list[str] = Field(
+        description="ids of the events this one overlaps by an accepted overlap (`allow_conflict`), kept on "
+        "both sides"
+    )
 
     @classmethod
     def of(cls, event: Event) -> EventOut:
@@ -219,6 +223,20 @@ class DeleteQuery(Query):
     hard: bool = False
 
 
+class RestoreIn(Model):
+    """`POST /v1/events/{id}/restore`: an optional body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allow_conflict: bool = Field(
+        default=False, strict=True, description="book the slot again even if it now overlaps others"
+    )
+
+
+class ScheduleListQuery(PageQuery):
+    channel_id: Filter | None = Field(default=None, description="only this channel's schedules")
+
+
 # -- schedules ------------------------------------------------------------------------------------------
 
 
@@ -247,7 +265,12 @@ class ScheduleOut(Out):
     metadata: dict[str, str | int | float | bool]
     settings: list[dict[str, Any]]
     share: dict[str, Any]
-    status: Literal["active", "paused", "ended"]
+    status: Literal["active", "paused", "ended", "failing"] = Field(
+        description="`failing`: the materialiser cannot make its events; `failure` says why"
+    )
+    failure: dict[str, str] | None = Field(
+        default=None, description='why materialising failed: {"reason", "at"}; null when it works'
+    )
     next_occurrence: Instant | None
     series_end: Instant | None = Field(
         description="set when a split handed later occurrences to another schedule"
@@ -306,6 +329,9 @@ class SplitIn(Model):
     changes: dict[str, Any] = Field(
         default_factory=dict, description="fields of the new series (merge patch)"
     )
+    allow_conflict: bool = Field(
+        default=False, strict=True, description="take over even if the new series adds overlaps"
+    )
 
 
 class PreviewIn(Model):
@@ -353,7 +379,9 @@ class AvailabilityQuery(Query):
 class BusyInterval(Model):
     start: Instant
     end: Instant
-    event_id: str
+    event_id: str | None = Field(description="null for a series occurrence that is not an event yet")
+    schedule_id: str | None = None
+    occurrence_start: Instant | None = None
 
 
 class FreeInterval(Model):
@@ -379,6 +407,9 @@ class ActionIn(Model):
         default=None, description="set_vod: the recording's visibility"
     )
     reason: str | None = Field(default=None, max_length=1000, description="kept in the history")
+    allow_conflict: bool = Field(
+        default=False, strict=True, description="extend: keep the longer booking even if it adds overlaps"
+    )
 
 
 class HistoryItem(Model):

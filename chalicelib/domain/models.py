@@ -155,6 +155,8 @@ class Event(Record):
     schedule_id: str | None = None
     occurrence_start: Instant | None = None
     deleted_at: Instant | None = None
+    # Events this one overlaps by an accepted overlap (allow_conflict), kept on both sides.
+    overlaps: list[str] = Field(default_factory=list)
 
     @property
     def duration(self) -> int:

@@ -21,6 +21,7 @@ READ_ONLY = frozenset(
         "schedule_id",
         "occurrence_start",
         "deleted_at",
+        "overlaps",
         "max_event_seconds",
         "booking_version",
         "prefix",

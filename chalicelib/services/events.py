@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from chalicelib.adapters import keys as k
-from chalicelib.adapters.events import EventPage, EventStore
+from chalicelib.adapters.events import EventPage, EventStore, mark_op
 from chalicelib.adapters.records import RecordStore
-from chalicelib.domain.conflicts import ConflictRef, Slot, availability
+from chalicelib.domain.conflicts import Booking, ConflictRef
 from chalicelib.domain.errors import (
     BookingConflict,
     BookingRaced,
@@ -31,8 +31,8 @@ from chalicelib.domain.inputs import MAX_EVENT_SECONDS, EventIn
 from chalicelib.domain.models import Channel, Event, EventState, Principal, Source
 from chalicelib.domain.queries import EventQuery
 from chalicelib.domain.validation import validate
+from chalicelib.services.bookings import ChannelBookings, suggestion_json
 from chalicelib.services.common import check_if_match, patched
-from chalicelib.services.conflicts import ConflictChecker, suggestion_json
 
 log = logging.getLogger("onair.events")
 Publish = Callable[[str, dict[str, Any]], None]
@@ -82,6 +82,9 @@ class NoAutomation:
 
 
 MAX_BOOKING_ATTEMPTS = 8
+# Overlap marks written in the booking's own transaction (DynamoDB allows 100 items; the event, its
+# channel, sources, guards and marker take at most 25). Any more are added right after, best effort.
+MARKS_IN_TRANSACTION = 60
 
 
 def books_a_slot(event: Event, previous: Event | None) -> bool:
@@ -129,7 +132,7 @@ class EventService:
         channels: RecordStore[Channel],
         tenant_max_duration: Callable[[str], int],
         publish: Publish,
-        conflicts: ConflictChecker,
+        bookings: ChannelBookings,
         automation: Automation | None = None,
     ) -> None:
         self.store = store
@@ -137,7 +140,7 @@ class EventService:
         self.tenant_max_duration = tenant_max_duration
         self.publish = publish
         self.automation: Automation = automation or NoAutomation()
-        self.conflicts = conflicts
+        self.bookings = bookings
         self.conflict_listeners: list[Callable[[Event, list[ConflictRef]], None]] = []
         # Told when an event stops holding a slot (cancelled, deleted, moved): overlaps may have gone.
         self.release_listeners: list[Callable[[Event, datetime], None]] = []
@@ -176,13 +179,13 @@ class EventService:
 
     def availability(
         self, principal: Principal, channel_id: str, start: datetime, end: datetime
-    ) -> tuple[list[tuple[datetime, datetime, str]], list[tuple[datetime, datetime]]]:
-        """Busy (changeover included) and free intervals of a channel within [start, end)."""
+    ) -> tuple[list[tuple[datetime, datetime, Booking]], list[tuple[datetime, datetime]]]:
+        """Busy (changeover included) and free intervals of a channel within [start, end): events and
+        series occurrences that are not events yet, at any distance."""
         channel = self.channels.get(principal.tenant_id, channel_id)
         if channel is None:
             raise NotFound(f"No channel {channel_id}.")
-        bookings = self.conflicts.bookings(channel, start - channel.changeover, end + channel.changeover)
-        return availability(bookings, start, end, channel.changeover)
+        return self.bookings.availability(channel, start, end)
 
     def has_future_events(self, channel: Channel, now: datetime) -> bool:
         """Whether the channel still has an event that has not ended and holds its slot."""
@@ -214,7 +217,7 @@ class EventService:
             updated_at=now,
             **body.record_fields(),
         )
-        self.book(event, None, channel, body.allow_conflict)
+        event = self.book(event, None, channel, body.allow_conflict)
         self.publish(
             "Event Created",
             {
@@ -260,6 +263,7 @@ class EventService:
                 self.store.delete(current)
                 self.automation.removed(current)
                 if current.occupies():
+                    self.drop_marks(current)
                     self.released(current, now)
             elif current.deleted_at is None:
                 deleted = current.model_copy(
@@ -274,7 +278,14 @@ class EventService:
             ) from None
         self.publish("Event Deleted", {"tenant_id": current.tenant_id, "id": current.id, "hard": hard})
 
-    def restore(self, principal: Principal, event_id: str, if_match: str | None, now: datetime) -> Event:
+    def restore(
+        self,
+        principal: Principal,
+        event_id: str,
+        if_match: str | None,
+        now: datetime,
+        allow_conflict: bool = False,
+    ) -> Event:
         """Undo a soft delete; the slot is booked again, so it is checked like a new booking."""
         current = self.get(principal, event_id)
         check_if_match(if_match, current)
@@ -285,7 +296,7 @@ class EventService:
             update={"deleted_at": None, "updated_at": now, "version": current.version + 1}
         )
         try:
-            self.book(restored, current, channel, allow_conflict=False)
+            restored = self.book(restored, current, channel, allow_conflict)
         except StaleWrite:
             raise PreconditionFailed("The event changed while it was being restored; retry.") from None
         self.publish("Event Restored", {"tenant_id": current.tenant_id, "id": current.id})
@@ -346,7 +357,7 @@ class EventService:
             return current
         updated = candidate.model_copy(update={"updated_at": now, "version": current.version + 1})
         channel = self.channel(current.tenant_id, updated.channel_id)
-        self.book(updated, current, channel, allow_conflict)
+        updated = self.book(updated, current, channel, allow_conflict)
         self.publish(
             "Event Updated",
             {
@@ -358,55 +369,87 @@ class EventService:
         return updated
 
     def book(
-        self, event: Event, previous: Event | None, channel: Channel, allow_conflict: bool
-    ) -> list[ConflictRef]:
-        """Write a new or changed booking, refusing overlaps unless `allow_conflict`; returns those allowed.
+        self,
+        event: Event,
+        previous: Event | None,
+        channel: Channel,
+        allow_conflict: bool,
+        guards: list[tuple[dict[str, Any], str]] | None = None,
+        announce_overlaps: bool = True,
+    ) -> Event:
+        """Write a new or changed booking and return it as written (with its overlap marks).
 
-        Race-free: the overlap check reads the channel's bookings at its `booking_version`, and the write
-        is conditioned on that version in the same transaction, so two overlapping bookings can never both
-        be written. A write that lost only to another booking is checked again.
+        A write that takes a slot it did not hold is checked against every booking on the channel
+        (`chalicelib.services.bookings`); overlaps it adds are refused unless `allow_conflict`, while
+        overlaps it already had never block it. Accepted overlaps are marked on both events, in the
+        same transaction. Race-free: the check reads the channel's `booking_version`, and the write is
+        conditioned on it, so two overlapping bookings can never both be written; a write that lost only
+        to another booking is checked again. `guards` join the write's transaction. The materialiser
+        writes bookings that already existed as occurrences: their overlaps were announced when accepted
+        (`announce_overlaps=False`).
         """
         for attempt in range(MAX_BOOKING_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))  # spread the retries of a burst
                 channel = self.channel(event.tenant_id, event.channel_id)
             self._note_duration(event, channel)
-            conflicts: list[ConflictRef] = []
+            added: list[ConflictRef] = []
             version = None
             if books_a_slot(event, previous):
                 version = channel.booking_version
-                conflicts = self.conflicts.check(channel, [Slot(event.start, event.end)], ignore={event.id})
-                if conflicts and not allow_conflict:
+                conflicts, added = self.bookings.changes(channel, event, previous)
+                if added and not allow_conflict:
                     raise BookingConflict(
-                        conflicts=[c.to_json() for c in conflicts],
+                        conflicts=[c.to_json() for c in added],
                         suggestion=suggestion_json(
-                            self.conflicts.suggest(channel, event.end - event.start, event.start, {event.id})
+                            self.bookings.suggest(channel, event.end - event.start, event.start, {event.id})
                         ),
                     )
+                overlaps = sorted({c.event_id for c in conflicts if c.is_event})
+            else:
+                overlaps = list(event.overlaps) if event.occupies() else []
+            written = event.model_copy(update={"overlaps": overlaps})
+            had = set(previous.overlaps) if previous is not None else set()
+            gained = [other for other in overlaps if other not in had]
+            marks = [
+                (mark_op(event.tenant_id, other, event.id, True), "mark")
+                for other in gained[:MARKS_IN_TRANSACTION]
+            ]
             # A new event's run that starts later is marked in the booking's own transaction.
-            due = self.automation.deferred_until(event, channel) if previous is None else None
+            due = self.automation.deferred_until(written, channel) if previous is None else None
             try:
                 if previous is None:
-                    self.store.create(event, version, run_due_at=due)
+                    self.store.create(written, version, run_due_at=due, guards=[*marks, *(guards or [])])
                 else:
-                    self.store.update(event, previous, version)
+                    self.store.update(written, previous, version, guards=[*marks, *(guards or [])])
             except BookingRaced:
                 continue
-            self.automation.booked(event, previous, channel, deferred=due is not None)
+            for other in gained[MARKS_IN_TRANSACTION:]:
+                self.store.mark(event.tenant_id, other, event.id, True)
+            self._unmark(written, had - set(overlaps))
+            self.automation.booked(written, previous, channel, deferred=due is not None)
             if (
                 previous is not None
                 and previous.occupies()
                 and (
-                    not event.occupies()
-                    or (event.channel_id, event.start, event.end)
+                    not written.occupies()
+                    or (written.channel_id, written.start, written.end)
                     != (previous.channel_id, previous.start, previous.end)
                 )
             ):
-                self.released(previous, event.updated_at)
-            if conflicts:
-                self.conflict_detected(event, conflicts)
-            return conflicts
+                self.released(previous, written.updated_at)
+            if added and announce_overlaps:
+                self.conflict_detected(written, added)
+            return written
         raise Conflict("The channel is taking many bookings at once; retry.")
+
+    def _unmark(self, event: Event, others: set[str]) -> None:
+        """`event` no longer overlaps `others`: drop it from their marks (best effort, after the write)."""
+        for other in sorted(others):
+            try:
+                self.store.mark(event.tenant_id, other, event.id, False)
+            except Exception:
+                log.exception("could not drop an overlap mark", extra={"event_id": other})
 
     def conflict_detected(self, event: Event, conflicts: list[ConflictRef]) -> None:
         """An allowed overlap was written: tell listeners (schedule summaries) and the bus."""
@@ -448,12 +491,20 @@ class EventService:
         )
         return cancelled
 
-    def rewrite(self, event: Event, previous: Event) -> None:
+    def rewrite(self, event: Event, previous: Event) -> Event:
         """Write a change that books nothing new (state, deletion, parent) and tell the automation."""
+        if not event.occupies():
+            event = event.model_copy(update={"overlaps": []})
         self.store.update(event, previous)
         self.automation.booked(event, previous)
         if previous.occupies() and not event.occupies():
+            self.drop_marks(previous)
             self.released(previous, event.updated_at)
+        return event
+
+    def drop_marks(self, event: Event) -> None:
+        """`event` stopped holding its slot: the events it overlapped no longer list it."""
+        self._unmark(event, set(event.overlaps))
 
     def released(self, event: Event, now: datetime) -> None:
         """`event`'s old slot is free: tell the listeners (schedule summaries); never fails the write."""

@@ -32,6 +32,7 @@ from chalicelib.adapters.runs import DueRuns
 from chalicelib.adapters.stepfunctions import Runs
 from chalicelib.domain import lifecycle
 from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, StaleWrite, ValidationFailed
+from chalicelib.domain.inputs import MAX_EVENT_SECONDS
 from chalicelib.domain.lifecycle import TERMINAL, Transition
 from chalicelib.domain.models import Channel, Driver, Event, EventState, Principal
 from chalicelib.domain.time import format_instant
@@ -64,6 +65,7 @@ class ActionRequest:
     seconds: int | None = None
     visibility: str | None = None
     reason: str | None = None
+    allow_conflict: bool = False
 
 
 def provision_at(event: Event, channel: Channel) -> datetime:
@@ -399,7 +401,7 @@ class LifecycleService:
                 raise ValidationFailed.one("/visibility", f"must be one of: {', '.join(VISIBILITIES)}")
             return self._edit(event, {"vod": request.visibility})
         if action == "extend":
-            return self._extend(event, channel, request.seconds)
+            return self._extend(event, channel, request.seconds, request.allow_conflict)
         raise AssertionError(f"action {action} has no handler")  # the table and this method disagree
 
     def _start_teardown(self, event: Event, channel: Channel) -> None:
@@ -415,9 +417,13 @@ class LifecycleService:
         if holder not in (None, event.id):
             raise ChannelBusy(holder)
 
-    def _extend(self, event: Event, channel: Channel, seconds: int | None) -> Event:
+    def _extend(self, event: Event, channel: Channel, seconds: int | None, allow_conflict: bool) -> Event:
         if seconds is None or seconds <= 0:
             raise ValidationFailed.one("/seconds", "is required for extend and must be greater than 0")
+        if event.duration + seconds > MAX_EVENT_SECONDS:
+            raise ValidationFailed.one(
+                "/seconds", f"would make the event longer than {MAX_EVENT_SECONDS} seconds (31 days)"
+            )
         now = self.clock()
         updated = event.model_copy(
             update={
@@ -427,7 +433,7 @@ class LifecycleService:
             }
         )
         # A booking change: overlaps are checked again, and booked() moves the run's automatic stop.
-        self.events.book(updated, event, channel, allow_conflict=False)
+        updated = self.events.book(updated, event, channel, allow_conflict)
         self.publish(
             "Event Updated",
             {"tenant_id": event.tenant_id, "id": event.id, "changes": {"end": format_instant(updated.end)}},
@@ -477,6 +483,9 @@ class LifecycleService:
         transition = step or lifecycle.apply(event.state, name)
         now = self.clock()
         fields: dict[str, Any] = {"state": transition.target, "updated_at": now, "version": event.version + 1}
+        frees = event.occupies() and transition.target in (S.CANCELLED, S.FAILED)
+        if frees:
+            fields["overlaps"] = []
         if transition.published is not None:
             fields["published"] = transition.published
         if vod is not None and transition.target == S.STOPPED:
@@ -487,6 +496,8 @@ class LifecycleService:
             event.tenant_id, event.id, event.state, transition.target, now, actor, reason, updated.version
         )
         self.locks.write(updated, event, lock, [self.history_store.put_op(entry)] if record else None)
+        if frees:
+            self.events.drop_marks(event)
         if transition.changes_state:
             self.publish(
                 "Event State Changed",

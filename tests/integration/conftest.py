@@ -39,14 +39,27 @@ def emptied_tables(moto_tables: dict[str, list[str]]) -> None:
     A fresh stack costs ~0.3 s a test (minutes for these tables), and a shared, growing table is
     worse: moto deep-copies the whole table on every transaction. Emptying a few items is cheap.
     """
+    empty_tables(moto_tables)
+
+
+def empty_tables(tables: dict[str, list[str]]) -> None:
+    """Delete every item of the given tables (name -> key attribute names), page by page."""
     from chalicelib.adapters import aws as aws_clients
 
     db = aws_clients.client("dynamodb")
-    for name, keys in moto_tables.items():
+    for name, keys in tables.items():
         names = {f"#k{i}": key for i, key in enumerate(keys)}
-        found = db.scan(TableName=name, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names)
-        assert "LastEvaluatedKey" not in found, "a test wrote more than one scan page; empty it in pages"
-        items = found["Items"]
-        for start in range(0, len(items), 25):
-            batch = [{"DeleteRequest": {"Key": item}} for item in items[start : start + 25]]
-            db.batch_write_item(RequestItems={name: batch})
+        scan: dict = {
+            "TableName": name,
+            "ProjectionExpression": ", ".join(names),
+            "ExpressionAttributeNames": names,
+        }
+        while True:
+            found = db.scan(**scan)
+            items = found["Items"]
+            for start in range(0, len(items), 25):
+                batch = [{"DeleteRequest": {"Key": item}} for item in items[start : start + 25]]
+                db.batch_write_item(RequestItems={name: batch})
+            if "LastEvaluatedKey" not in found:
+                break
+            scan["ExclusiveStartKey"] = found["LastEvaluatedKey"]

@@ -62,8 +62,8 @@ def test_creating_a_schedule_materialises_its_horizon_in_local_time(api):
 def test_materialiser_rolls_forward_and_never_duplicates(api, services, clock):
     schedule = weekly(api, channel(api))
     clock.advance(days=7)
-    first = services.schedules.tick(clock())
-    second = services.schedules.tick(clock())
+    first = services.materialiser.tick(clock())
+    second = services.materialiser.tick(clock())
     assert first["due"] >= 1 and first["created"] == 2, "Mar 31 and Apr 5 entered the horizon"
     assert second["created"] == 0, "nothing is due again until the next occurrence enters the horizon"
     starts = [e["start"] for e in events_of(api, schedule["id"])]
@@ -74,7 +74,7 @@ def test_materialiser_rolls_forward_and_never_duplicates(api, services, clock):
 def test_concurrent_materialiser_runs_create_each_event_once(api, services, clock):
     schedule = weekly(api, channel(api))
     clock.advance(days=21)
-    threads = [threading.Thread(target=services.schedules.tick, args=(clock(),)) for _ in range(4)]
+    threads = [threading.Thread(target=services.materialiser.tick, args=(clock(),)) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -194,7 +194,7 @@ def test_pausing_stops_materialising(api, services, clock):
     schedule = weekly(api, channel(api))
     assert api.patch(f"/v1/schedules/{schedule['id']}", {"active": False}).data["status"] == "paused"
     clock.advance(days=14)
-    services.schedules.tick(clock())
+    services.materialiser.tick(clock())
     assert len(events_of(api, schedule["id"])) == len(FIRST_HORIZON)
 
 
