@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import itertools
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -342,17 +342,20 @@ class Table:
 
 
 def request_token(items: list[dict[str, Any]]) -> str:
-    """The `ClientRequestToken` of a transaction: a hash of the request's id and the transaction's items.
+    """The `ClientRequestToken` of one TransactWriteItems call: a hash of the request's id, the call's number
+    in this process, and the transaction's items.
 
-    Same request and same items give the same token, so a retry is recognised; two transactions of one
-    request differ in their items, and two requests in their ids. Outside a request (the scheduled job)
-    each call gets a fresh token: botocore reuses it for its own retries, which is what matters.
+    botocore sends the same token with each of its retries, so a retry of a write that landed is
+    recognised. The call number keeps two writes apart even when a request makes the very same one twice
+    (both must apply); the request id (when there is one) ties the token to the request in logs.
     """
-    request_id = logs.current().get("request_id")
-    if not request_id:
-        return uuid.uuid4().hex
+    request_id = logs.current().get("request_id") or ""
     content = json.dumps(items, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{request_id}\n{content}".encode()).hexdigest()[:36]
+    basis = f"{request_id}\n{next(_CALLS)}\n{content}"
+    return hashlib.sha256(basis.encode()).hexdigest()[:36]
+
+
+_CALLS = itertools.count()
 
 
 def _raise_condition(exc: ClientError) -> None:
