@@ -277,3 +277,22 @@ def test_a_write_that_stalls_past_the_read_timeout_on_the_emulator_answers_201_o
             assert [e["id"] for e in listed] == [created.data["id"]]
     finally:
         bootstrap.override(None)
+
+
+def test_another_create_of_an_identical_event_is_still_refused(http: tuple[Api, list[Any]]) -> None:
+    """Only a call's own landed write counts as success: a second create of the very same event (as a
+    materialiser re-running with deterministic ids would make) is refused as before."""
+    from chalicelib import bootstrap
+    from chalicelib.domain.errors import AlreadyExists
+
+    api, _ = http
+    channel = api.post("/v1/channels", {"name": "Room"}).data["id"]
+    created = api.post(
+        "/v1/events",
+        {"title": "Lecture", "channel_id": channel, "start": "2027-03-01T09:00:00Z", "duration": 3600},
+    ).data
+    store = bootstrap.services().events.store
+    event = store.get("default", created["id"])
+    assert event is not None
+    with pytest.raises(AlreadyExists):
+        store.create(event)
