@@ -112,6 +112,7 @@ def wire(
     clock: Callable[[], datetime],
     drivers: Callable[[Any], Any] | None = None,
     agent_claims: Callable[..., list[dict[str, Any]]] | None = None,
+    check_driver: Callable[[str, Any], None] | None = None,
 ) -> Core:
     """Build the core services on `repos` and say who listens to what (the table in the module doc)."""
     from chalicelib.adapters.drivers import driver_for
@@ -215,11 +216,13 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.adapters import keys as k
     from chalicelib.adapters.agents import AgentRegistry, DigestState
     from chalicelib.adapters.audit import AuditStore
+    from chalicelib.adapters.drivers import DriverChecks, driver_for
     from chalicelib.adapters.dynamo import Table
     from chalicelib.adapters.events import EventStore
     from chalicelib.adapters.history import HistoryStore
     from chalicelib.adapters.idempotency import IdempotencyStore
     from chalicelib.adapters.lock import ChannelLocks
+    from chalicelib.adapters.netguard import WebhookPolicy
     from chalicelib.adapters.publisher import EventBridgePublisher
     from chalicelib.adapters.recordings import RecordingStore
     from chalicelib.adapters.records import RecordStore
@@ -255,7 +258,15 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
         audit=AuditStore(table),
         publish=EventBridgePublisher(settings.bus_name, lambda: aws.client("events")).publish,
     )
-    core = wire(repos, settings, clock, agent_claims=registry.claim_ops)
+    webhooks = WebhookPolicy(settings.webhook_https_only, settings.webhook_allow_private)
+    core = wire(
+        repos,
+        settings,
+        clock,
+        drivers=lambda config: driver_for(config, policy=webhooks),
+        agent_claims=registry.claim_ops,
+        check_driver=DriverChecks(webhooks),
+    )
     agents = AgentService(
         registry,
         DigestState(table, settings.agent_secret),

@@ -36,6 +36,10 @@ class Settings:
     manual_overrun: timedelta = timedelta(minutes=60)
     # How long audit items are kept (DynamoDB TTL).
     audit_retention: timedelta = timedelta(days=400)
+    # Webhooks (chalicelib/adapters/netguard.py): https only outside local and test stages; loopback and
+    # private addresses only when ONAIR_WEBHOOK_ALLOW_PRIVATE=true (the local stage's default).
+    webhook_https_only: bool = True
+    webhook_allow_private: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -62,4 +66,6 @@ class Settings:
             lifecycle_grace=timedelta(minutes=float(env.get("ONAIR_LIFECYCLE_GRACE_MINUTES", "10"))),
             manual_overrun=timedelta(minutes=float(env.get("ONAIR_MANUAL_OVERRUN_MINUTES", "60"))),
             audit_retention=timedelta(days=float(env.get("ONAIR_AUDIT_RETENTION_DAYS", "400"))),
+            webhook_https_only=stage not in ("local", "test"),
+            webhook_allow_private=env.get("ONAIR_WEBHOOK_ALLOW_PRIVATE", "").lower() == "true",
         )

@@ -6,6 +6,7 @@ Index choice for listings and why a window listing is one bounded Query are in d
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -107,6 +108,10 @@ def mark_op(tenant_id: str, event_id: str, other_id: str, present: bool) -> dict
     }
 
 
+CREATED_BY = "created_by_write"
+"""The attribute a create writes a one-off tag into, so a retry can recognise its own landed write."""
+
+
 class EventStore:
     """Reads and guarded writes of events."""
 
@@ -140,9 +145,16 @@ class EventStore:
         events that now list this one among their accepted overlaps (failing means a booking changed:
         check again). With `series`, the series the event stands for must still be at its version.
         """
+        # A tag only this call writes: if a retry finds the event carrying it, the first attempt landed.
+        tag = uuid.uuid4().hex
         ops: list[tuple[dict[str, Any], str]] = [
             (
-                {"Put": {"Item": event_item(event), "ConditionExpression": "attribute_not_exists(pk)"}},
+                {
+                    "Put": {
+                        "Item": {**event_item(event), CREATED_BY: tag},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
                 "event",
             ),
             (self._bump_channel(event, booking_version), "channel"),
@@ -157,7 +169,16 @@ class EventStore:
             ops.append(({"Put": {"Item": marker_item(event.tenant_id, event.id, run_due_at)}}, "run_due"))
         if series is not None:
             ops.append((series_unchanged_op(series), "series"))
-        self._run([*ops, *self._marks(event, marks)])
+        try:
+            self._run([*ops, *self._marks(event, marks)])
+        except (AlreadyExists, BookingRaced, Conflict):
+            # A retry of this very write that had landed (its answer lost, and retried without the token
+            # that would have said so) fails its own conditions: the event is there with this call's tag.
+            # That is a success, and the caller's side effects (the run, the notification) must still
+            # happen. Anyone else's event with this id (a materialiser's deterministic one) is not.
+            stored = self.table.get(k.collection(event.tenant_id, "EVENT"), event.id)
+            if stored is None or stored.get(CREATED_BY) != tag:
+                raise
 
     def update(
         self,

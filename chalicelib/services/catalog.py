@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from chalicelib.adapters.dynamo import TransactionCancelled
 from chalicelib.adapters.records import RecordStore
@@ -15,7 +15,15 @@ from chalicelib.domain.errors import Conflict, NotFound, StaleWrite, ValidationF
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.inputs import ChannelIn, SourceIn
 from chalicelib.domain.messages import Actor, RecordChanged, record_json
-from chalicelib.domain.models import Channel, OpencastAgentDriver, Principal, Record, Source, WebhookDriver
+from chalicelib.domain.models import (
+    Channel,
+    Driver,
+    OpencastAgentDriver,
+    Principal,
+    Record,
+    Source,
+    WebhookDriver,
+)
 from chalicelib.domain.validation import validate
 from chalicelib.services.common import check_if_match, optimistic, patched
 from chalicelib.services.messagebus import MessageBus
@@ -36,6 +44,7 @@ class CatalogService(Generic[R]):
         self.bus = bus
 
     def create(self, principal: Principal, body: BaseModel, now: datetime) -> R:
+        self.check(principal, body, None)
         record = self.store.model(
             id=new_id(self.prefix, now),
             tenant_id=principal.tenant_id,
@@ -74,6 +83,7 @@ class CatalogService(Generic[R]):
             changes = self._fields(body, current)
             if all(getattr(current, name) == value for name, value in changes.items()):
                 return current, current
+            self.check(principal, body, current)
             updated = type(current).model_validate(
                 {**current.model_dump(), **changes, "updated_at": now, "version": current.version + 1}
             )
@@ -149,6 +159,9 @@ class CatalogService(Generic[R]):
         """Hook: the error for a refused guard operation."""
         return Conflict("A related record changed; retry.")
 
+    def check(self, principal: Principal, body: BaseModel, current: R | None) -> None:
+        """Hook: checks a create or a changing patch must pass beyond the input model's (422)."""
+
     def ensure_deletable(self, record: R, now: datetime) -> None:
         """Hook: refuse a delete that would orphan something (409)."""
 
@@ -168,7 +181,9 @@ class ChannelService(CatalogService[Channel]):
     """Channels; a webhook secret and an agent password are write-only and kept when a patch omits them.
 
     An `opencast_agent` driver's name is claimed in the agent registry in the same transaction as the
-    channel write (`agent_claims`), so two channels can never hold the same agent name.
+    channel write (`agent_claims`), so two channels can never hold the same agent name. A driver is
+    checked when a channel is created and whenever a patch changes it (`check_driver`: where a webhook
+    may go, which MediaLive channels the tenant may drive).
     """
 
     def __init__(
@@ -178,17 +193,24 @@ class ChannelService(CatalogService[Channel]):
         future_events: Callable[[Channel, datetime], list[str]],
         continuing_series: Callable[[Channel, datetime], list[str]] = lambda channel, now: [],
         agent_claims: Callable[[Channel | None, Channel | None], list[dict[str, Any]]] | None = None,
+        check_driver: Callable[[str, Driver], None] = lambda tenant_id, driver: None,
     ) -> None:
         super().__init__(store, ChannelIn, "ch", "Channel", bus)
         self.future_events = future_events
         self.continuing_series = continuing_series
         self.agent_claims = agent_claims
+        self.check_driver = check_driver
 
     def public_json(self, record: Channel) -> dict[str, Any]:
         data = record_json(record, frozenset({"max_event_seconds"}))
         data["driver"].pop("secret", None)
         data["driver"].pop("digest", None)
         return data
+
+    def check(self, principal: Principal, body: BaseModel, current: Channel | None) -> None:
+        driver = _DRIVER.validate_python(self._fields(body, current)["driver"])
+        if current is None or _target(driver) != _target(current.driver):
+            self.check_driver(principal.tenant_id, driver)
 
     def view(self, record: Channel) -> dict[str, Any]:
         data = super().view(record)
@@ -242,6 +264,14 @@ class ChannelService(CatalogService[Channel]):
 
     def booking_guard(self, record: Channel) -> int | None:
         return record.booking_version
+
+
+_DRIVER: TypeAdapter[Driver] = TypeAdapter(Driver)
+
+
+def _target(driver: Driver) -> tuple[str, str | None]:
+    """What a driver acts on (its type and URL or MediaLive id); a new secret alone changes nothing."""
+    return driver.type, getattr(driver, "url", None) or getattr(driver, "channel_id", None)
 
 
 class SourceService(CatalogService[Source]):

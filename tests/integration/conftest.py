@@ -18,10 +18,11 @@ def moto_tables() -> Iterator[dict[str, list[str]]]:
     from moto import mock_aws
 
     from chalicelib.adapters import aws as aws_clients
-    from local.emulator import isolate_dynamodb
+    from local.emulator import honour_client_request_tokens, isolate_dynamodb
     from local.resources import create_all
 
     isolate_dynamodb()  # as the local emulator does: moto's transactions stay isolated across threads
+    honour_client_request_tokens()  # as DynamoDB does: a retried transaction reports its first outcome
     with mock_aws():
         aws_clients.reset()
         db = aws_clients.client("dynamodb")

@@ -47,9 +47,12 @@ def life(aws: None, machine: str, clock: Any) -> Iterator[Any]:
     from chalicelib import bootstrap
     from chalicelib.config import Settings
 
-    built = bootstrap.build(
-        Settings.from_env({"ONAIR_STAGE": "test", "ONAIR_STATE_MACHINE_ARN": machine}), clock
-    )
+    settings = {
+        "ONAIR_STAGE": "test",
+        "ONAIR_STATE_MACHINE_ARN": machine,
+        "ONAIR_WEBHOOK_ALLOW_PRIVATE": "true",
+    }
+    built = bootstrap.build(Settings.from_env(settings), clock)
     built.tenancy.bootstrap_operator(OPERATOR_KEY, clock())
     notes = Notes()
     built.notifier.put = notes
@@ -344,17 +347,19 @@ def test_a_failing_driver_ends_in_failed_with_the_reason_and_a_notification(http
         http, driver={"type": "webhook", "url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef"}
     )
     event = make_event(http, channel_id, "2027-03-01T09:00:00Z")
-    with pytest.raises(DriverError, match="unreachable") as raised:
+    with pytest.raises(DriverError, match="refused the connection") as raised:
         step(life, event["id"], "provision")
     assert http.get(f"/v1/events/{event['id']}").data["state"] == "scheduled", "nothing recorded on failure"
+    reason = str(raised.value)
+    assert reason == "webhook provision: 127.0.0.1:9 refused the connection"
 
-    cause = json.dumps({"errorType": "DriverError", "errorMessage": raised.value.reason})
+    cause = json.dumps({"errorType": "DriverError", "errorMessage": reason})
     step(life, event["id"], "fail", error="DriverError", cause=cause)
     assert http.get(f"/v1/events/{event['id']}").data["state"] == "failed"
     last = http.get(f"/v1/events/{event['id']}/history").data["items"][-1]
-    assert last["to"] == "failed" and last["reason"] == raised.value.reason
+    assert last["to"] == "failed" and last["reason"] == reason
     note = next(d for t, d in life.notes if t == "Event State Changed" and d["to"] == "failed")
-    assert note["reason"] == raised.value.reason and note["from"] == "scheduled"
+    assert note["reason"] == reason and note["from"] == "scheduled"
     # A stale run's failure never fails an event that has moved on.
     other = make_event(http, make_channel(http), "2027-03-01T09:00:00Z")
     life.lifecycle.steps.handle(
