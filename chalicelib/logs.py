@@ -77,8 +77,3 @@ def scope(**fields: Any) -> Iterator[None]:
         yield
     finally:
         _context.reset(token)
-
-
-def current(field: str) -> Any:
-    """A field of this request's or invocation's context (None when unset), e.g. its `request_id`."""
-    return _context.get().get(field)

@@ -20,6 +20,7 @@ from chalicelib.adapters.runs import marker_item
 from chalicelib.domain.errors import (
     AlreadyExists,
     BookingRaced,
+    Conflict,
     ExternalIdTaken,
     FieldError,
     StaleWrite,

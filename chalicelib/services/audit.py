@@ -128,7 +128,7 @@ class AuditLog:
             tenant_id=message.tenant_id,
             at=at,
             actor=actor.to_json(),
-            request_id=logs.current("request_id") or logs.current("execution"),
+            request_id=logs.current().get("request_id") or logs.current().get("execution"),
             resource_type=resource_type,
             resource_id=resource_id,
             action=action,
