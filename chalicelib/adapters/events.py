@@ -35,6 +35,9 @@ if TYPE_CHECKING:  # not at runtime: the recurrence engine loads on first use (c
     from chalicelib.domain.schedules import Schedule
 
 
+READ_BUDGET = 1000  # items one listing page may read to fill itself when a filter drops most of them
+
+
 @dataclass(frozen=True)
 class EventPage:
     items: list[Event]
@@ -411,14 +414,27 @@ class EventStore:
 
         if "#sk" not in key:
             names.pop("#sk")
-        page = self.table.query(
-            key,
-            values,
-            index=index,
-            names=names,
-            filter_expression=" AND ".join(filters) or None,
-            limit=query.limit,
-            forward=not query.descending,
-            start_key=decode_cursor(query.cursor, {pk_attr: pk}, (pk_attr, sk_attr)),
-        )
-        return EventPage([from_item(Event, item) for item in page.items], page.next_cursor, page.scanned)
+        # A filter is applied after DynamoDB reads a page, so one Query can return few or no matches and
+        # still a cursor. Keep reading (each Query asking for what is missing) until the page is full, the
+        # listing ends, or `READ_BUDGET` items were read: a client never gets an empty page with a cursor
+        # unless the budget ran out in a long stretch of non-matches.
+        items: list[dict[str, Any]] = []
+        scanned = 0
+        start_key = decode_cursor(query.cursor, {pk_attr: pk}, (pk_attr, sk_attr))
+        while True:
+            page = self.table.query(
+                key,
+                values,
+                index=index,
+                names=names,
+                filter_expression=" AND ".join(filters) or None,
+                limit=query.limit - len(items),
+                forward=not query.descending,
+                start_key=start_key,
+            )
+            items += page.items
+            scanned += page.scanned
+            start_key = page.last_key
+            if len(items) >= query.limit or page.next_cursor is None or scanned >= READ_BUDGET:
+                break
+        return EventPage([from_item(Event, item) for item in items], page.next_cursor, scanned)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urljoin
 
@@ -393,16 +394,21 @@ def test_the_default_page_is_50_and_the_maximum_500(api: Api) -> None:
     assert len(everything["items"]) == 55 and everything["next_cursor"] is None
 
 
-def test_a_filtered_walk_still_finds_everything(api: Api) -> None:
+@pytest.mark.parametrize(("every", "limit"), [(3, 2), (17, 2), (17, 1)])
+def test_a_filtered_walk_fills_every_page_and_finds_everything(api: Api, every: int, limit: int) -> None:
+    """A filter that drops most items still gives full pages: never a short or empty page with a cursor."""
     channel = make_channel(api)["id"]
+    base = datetime(2027, 3, 1, 10, tzinfo=UTC)
     tagged = []
-    for n in range(9):
-        tags = ["keep"] if n % 3 == 0 else ["other"]
-        event = make_event(api, channel, title=f"ev {n}", start=f"2027-03-{2 + n:02d}T10:00:00Z", tags=tags)
-        if n % 3 == 0:
+    for n in range(60):
+        tags = ["keep"] if n % every == 0 else ["other"]
+        start = (base + timedelta(hours=2 * n)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = make_event(api, channel, title=f"ev {n}", start=start, tags=tags)
+        if n % every == 0:
             tagged.append(event["id"])
-    seen = [item["id"] for page in walk(api, "/v1/events?tag=keep", 2) for item in page]
-    assert seen == tagged, "pages may be short when a filter drops items, but the walk finds them all"
+    pages = walk(api, "/v1/events?tag=keep", limit)
+    assert [item["id"] for page in pages for item in page] == tagged, "the walk finds them all, in order"
+    assert all(len(page) == limit for page in pages[:-1]), [len(page) for page in pages]
 
 
 # -- event lists: filters -----------------------------------------------------------------------------
