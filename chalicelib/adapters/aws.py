@@ -51,7 +51,11 @@ def session() -> boto3.session.Session:
 @functools.cache
 def client(service: str) -> Any:
     """A cached client; `AWS_ENDPOINT_URL` (boto3's own variable) points it at the local emulator."""
-    created = session().client(service, config=_CONFIG)
+    return with_hooks(session().client(service, config=_CONFIG))
+
+
+def with_hooks(created: Any) -> Any:
+    """`created` with the registered hooks (a client built with a configuration of its own uses this)."""
     for event, handler in _hooks:
         created.meta.events.register(event, handler)
     return created

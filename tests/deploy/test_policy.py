@@ -80,6 +80,13 @@ def test_iam_requests_map_each_call_to_what_aws_authorises() -> None:
     assert iam_requests("medialive", "StartChannel", {"ChannelId": "42"}) == [
         ("medialive:StartChannel", "arn:aws:medialive:us-east-1:123456789012:channel:42")
     ]
+    upload = {"Bucket": "onair-prod-recordings", "Key": "t_1/evt_1/track.webm"}
+    assert iam_requests("s3", "PutObject", upload) == [
+        ("s3:PutObject", "arn:aws:s3:::onair-prod-recordings/t_1/evt_1/track.webm")
+    ]
+    assert iam_requests("s3", "HeadObject", upload) == [
+        ("s3:GetObject", "arn:aws:s3:::onair-prod-recordings/t_1/evt_1/track.webm")
+    ], "a HEAD (and a pre-signed GET) needs s3:GetObject"
 
 
 def test_a_policy_missing_an_action_the_code_uses_fails(sam_template: dict[str, Any]) -> None:
