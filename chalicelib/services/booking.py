@@ -161,6 +161,8 @@ class Booker:
                         written.tenant_id, written.channel_id, written.schedule_id, added, actor, written
                     )
                 )
+            if version is not None:  # the write bumped it: a caller booking again needs no re-read
+                channel = channel.model_copy(update={"booking_version": version + 1})
             return Written(written, channel, due is not None, added)
         raise Conflict("The channel is taking many bookings at once; retry.")
 

@@ -20,7 +20,7 @@ from chalicelib.domain.queries import EventQuery
 from chalicelib.domain.recurrence import MAX_STEPS
 from chalicelib.domain.schedules import Occurrence, Schedule, event_id_for, first_instant, occurrences
 from chalicelib.domain.time import format_instant
-from chalicelib.services.booking import Booker
+from chalicelib.services.booking import Booker, Written
 from chalicelib.services.events import writable_view
 from chalicelib.services.messagebus import MessageBus
 from chalicelib.services.series_check import SeriesConflicts
@@ -175,7 +175,9 @@ class Materialiser:
                 continue
             if batch is not None and created == batch:
                 return created, occ.occurrence_start
-            if self._make(schedule, occ, channel, now, actor) is not None:
+            made = self._make(schedule, occ, channel, now, actor)
+            if made is not None:
+                channel = made.channel  # its booking version moved on with the write
                 created += 1
         return created, None
 
@@ -186,13 +188,13 @@ class Materialiser:
             return event
         channel = self.booker.channel(schedule.tenant_id, schedule.channel_id)
         made = self._make(schedule, occ, channel, now, actor)
-        return (
-            made or self.events.get(schedule.tenant_id, occ.event_id) or occurrence_event(schedule, occ, now)
-        )
+        if made is not None:
+            return made.event
+        return self.events.get(schedule.tenant_id, occ.event_id) or occurrence_event(schedule, occ, now)
 
     def _make(
         self, schedule: Schedule, occ: Occurrence, channel: Channel, now: datetime, actor: Actor
-    ) -> Event | None:
+    ) -> Written | None:
         """Write the occurrence's event: the booking it already was, so it is never refused; overlaps it
         has were accepted when they were written, and are marked on both sides. None if it exists."""
         try:
@@ -210,7 +212,7 @@ class Materialiser:
         except StaleWrite:
             return None  # the series changed meanwhile: its edit reconciles this stretch
         self.bus.publish(EventBooked(written.event, actor, written.channel, written.deferred))
-        return written.event
+        return written
 
     def track(self, schedule: Schedule, materialised_until: datetime) -> None:
         """Record progress; the schedule is next due when its next occurrence enters the horizon."""
@@ -244,7 +246,9 @@ class Materialiser:
                 continue
             event = existing.pop(occ.event_id, None)
             if event is None:
-                if self._make(schedule, occ, channel, now, actor) is not None:
+                made = self._make(schedule, occ, channel, now, actor)
+                if made is not None:
+                    channel = made.channel
                     created += 1
             elif event.state == EventState.SCHEDULED and event.deleted_at is None:
                 self._rewrite(event, occurrence_event(schedule, occ, now), now, actor)

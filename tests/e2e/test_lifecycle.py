@@ -73,7 +73,7 @@ def event(http: Http, channel_id: str, start: int, duration: int, **fields: Any)
 
 def history(http: Http, event_id: str) -> list[tuple[str, str, str]]:
     items = http("GET", f"/v1/events/{event_id}/history")[2]["items"]
-    return [(item["from"], item["to"], item["actor"]) for item in items]
+    return [(item["from"], item["to"], item["actor"]["name"]) for item in items]
 
 
 @pytest.mark.parametrize("lead", [0, 1])
@@ -143,12 +143,12 @@ def test_manual_actions_and_the_channel_lock(stack):
 
     watch(http, first["id"], lambda s: s == "completed", timeout=5)  # the teardown run after a manual stop
     items = http("GET", f"/v1/events/{first['id']}/history")[2]["items"]
-    assert [(i["to"], i["actor"]) for i in items] == [
-        ("provisioning", "control-room"),
-        ("ready", "control-room"),
-        ("live", "control-room"),
-        ("stopped", "control-room"),
-        ("completed", "scheduler"),
+    assert [(i["to"], i["actor"]["type"], i["actor"]["name"]) for i in items] == [
+        ("provisioning", "key", "control-room"),
+        ("ready", "key", "control-room"),
+        ("live", "key", "control-room"),
+        ("stopped", "key", "control-room"),
+        ("completed", "system", "scheduler"),
     ]
     assert items[3]["reason"] == "lecturer left early"
 
