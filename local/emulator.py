@@ -13,7 +13,7 @@ from typing import Any
 
 from moto.dynamodb.responses import DynamoHandler
 
-from local import dynamodb_patch
+from local import dynamodb_patch, inprocess
 from local.persistence import WRITE_OPERATIONS, Journal
 
 # Verified against moto 5.2.5 (PRODUCT.md): this makes Step Functions really execute ASL, and Lambda
@@ -31,6 +31,28 @@ _ONE_AT_A_TIME = threading.RLock()
 _journal: Journal | None = None
 
 
+def stop_tracking_instances() -> None:
+    """Stop moto keeping every model object it ever creates (the cause of the emulator's growth).
+
+    moto 5.2.5's `BaseModel.__new__` appends each new instance to its class's `instances_tracked`, for
+    the dashboard at /moto-api/data.json, and nothing ever removes them. A DynamoDB `Item` is a model:
+    every item written, every deep copy a Query makes of its results, every copy of a table a
+    transaction took (the whole table, once per item of the transaction) stayed in memory for good:
+    0.26 GB → 17 GB in 12 minutes of load. The dashboard is not used here; the objects live as long as
+    the backends hold them, as anywhere else in Python.
+    """
+    from moto.core.common_models import BaseModel
+
+    if getattr(BaseModel, "untracked", False):
+        return
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return object.__new__(cls)
+
+    BaseModel.__new__ = staticmethod(__new__)  # type: ignore[method-assign, assignment]
+    BaseModel.untracked = True  # type: ignore[attr-defined]
+
+
 def isolate_dynamodb() -> None:
     """Run the emulator's DynamoDB calls one at a time, so its transactions are isolated as DynamoDB's are,
     and make their cost follow the items they touch (`local.dynamodb_patch`).
@@ -42,6 +64,7 @@ def isolate_dynamodb() -> None:
     (`local.persistence`): a write is on disk before the call answers.
     """
     dynamodb_patch.install()
+    stop_tracking_instances()
     if getattr(DynamoHandler.call_action, "isolated", False):
         return
     unguarded = DynamoHandler.call_action
@@ -93,6 +116,7 @@ class Emulator:
         self.url = ""
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._in_process: Any = None
 
     def start(self) -> str:
         from moto.moto_server.werkzeug_app import (
@@ -115,6 +139,7 @@ class Emulator:
         os.environ.update(FAKE_CREDENTIALS)
         os.environ["MOTO_PORT"] = str(port)  # moto builds its own callback URLs from it
         os.environ["AWS_ENDPOINT_URL"] = self.url  # boto3 sends every service here
+        self._in_process = inprocess.install(self.url)  # ...and this process's own calls skip the socket
         self._configure()
         return self.url
 
@@ -149,3 +174,6 @@ class Emulator:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        if self._in_process is not None:
+            inprocess.uninstall(self._in_process)
+            self._in_process = None
