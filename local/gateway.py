@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import uuid
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -106,9 +108,10 @@ class Handler(ChaliceRequestHandler):
         from chalice.local import LocalGatewayException
 
         try:
-            response = self.local_gateway.handle_request(
-                method=self.command, path=self.path, headers=dict(self.headers), body=body
-            )
+            with self.server.slots:  # at most `concurrency` requests in the app at once (see Server)
+                response = self.local_gateway.handle_request(
+                    method=self.command, path=self.path, headers=dict(self.headers), body=body
+                )
             headers = response["headers"].copy()
             headers.update(response["multiValueHeaders"])
             response = self._handle_binary(response)
@@ -187,10 +190,24 @@ class Handler(ChaliceRequestHandler):
 
 
 class Server(ThreadedHTTPServer):
+    """One thread per connection, as chalice's server; at most `concurrency` of them in the app at once.
+
+    Everything runs in one process under one GIL (the app, the emulator, the lifecycle runs). With 16
+    busy connections the interpreter time-slices 16 requests, so each takes 16 times its own work and a
+    lifecycle step gets a sixteenth of the CPU: under load, starts drifted seconds late. Letting a few in
+    at a time (in arrival order) serves the same throughput with shorter, fairer waits, and leaves the
+    lifecycle runs, which take no slot, their share. A slow webhook holds one slot, not the API.
+    """
+
     # socketserver's default backlog of 5 resets connections when clients burst (it is 128 on a Lambda).
     request_queue_size = 128
     daemon_threads = True  # a request still running at shutdown must not hold the process
     block_on_close = False
+    concurrency = 4
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slots = threading.Semaphore(self.concurrency)
 
 
 def create_server(app: Chalice, config: Config, host: str, port: int, max_body_bytes: int) -> LocalDevServer:
@@ -198,4 +215,7 @@ def create_server(app: Chalice, config: Config, host: str, port: int, max_body_b
     CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
     app.__class__ = CustomLocalChalice
     handler = type("BoundHandler", (Handler,), {"max_body_bytes": max_body_bytes})
-    return LocalDevServer(app, config, host, port, handler_cls=handler, server_cls=Server)
+    server = type(
+        "BoundServer", (Server,), {"concurrency": int(os.environ.get("ONAIR_LOCAL_CONCURRENCY", "4"))}
+    )
+    return LocalDevServer(app, config, host, port, handler_cls=handler, server_cls=server)

@@ -35,35 +35,67 @@ class InProcess:
     def __init__(self, emulator_url: str) -> None:
         from moto.core.botocore_stubber import BotocoreStubber
 
-        self.prefix = emulator_url.rstrip("/")
+        base = emulator_url.rstrip("/")
+        # moto's own clients (a Step Functions task invoking its Lambda) call http://localhost:<port>.
+        self.prefixes = (base, base.replace("://127.0.0.1:", "://localhost:"))
         self.stubber = BotocoreStubber()
         self.stubber.enabled = True
+        self._handlers: dict[str, Any] = {}  # JSON-protocol services: one handler for the path "/"
         self.answered = 0
+
+    def _path(self, url: str) -> str | None:
+        for prefix in self.prefixes:
+            if url == prefix or url.startswith(prefix + "/") or url.startswith(prefix + "?"):
+                return url[len(prefix) :] or "/"
+        return None
 
     def __call__(self, request: Any, **_: Any) -> Any:
         from botocore.awsrequest import AWSPreparedRequest, AWSResponse
         from moto.core.botocore_stubber import MockRawResponse
+        from moto.core.request import normalize_request
 
-        url = request.url
-        if not (url == self.prefix or url.startswith(self.prefix + "/") or url.startswith(self.prefix + "?")):
-            return None
-        scope = _scope(request.headers)
-        if scope is None or scope[0] not in SERVICES:
+        path = self._path(request.url)
+        scope = _scope(request.headers) if path is not None else None
+        if path is None or scope is None or scope[0] not in SERVICES:
             return None
         service, region = scope
         aws = AWSPreparedRequest(
             method=request.method,
-            url=f"https://{service}.{region}.amazonaws.com{url[len(self.prefix) :] or '/'}",
+            url=f"https://{service}.{region}.amazonaws.com{path}",
             headers=request.headers,
             body=request.body,
             stream_output=request.stream_output,
         )
-        answer = self.stubber.process_request(aws)
+        handler = self._handlers.get(service) if path == "/" else None
+        if handler is not None:  # what moto's stubber finds after matching ~250 URL patterns
+            normalized = normalize_request(aws)
+            answer = handler(normalized, normalized.raw_url, normalized.headers)
+        else:
+            answer = self.stubber.process_request(aws)
+            if answer is not None and path == "/" and service != "lambda":
+                self._handlers[service] = self._handler_for(service, aws.url)
         if answer is None:
             return None
         status, headers, body = answer
         self.answered += 1
-        return AWSResponse(url, status, headers, MockRawResponse(body))
+        return AWSResponse(request.url, status, headers, MockRawResponse(body))
+
+    @staticmethod
+    def _handler_for(service: str, url: str) -> Any:
+        """The method moto's stubber dispatches `url` to (as `BotocoreStubber.process_request` finds it)."""
+        import re
+
+        import moto.backend_index as backend_index
+        import moto.backends as backends
+        from moto.core import DEFAULT_ACCOUNT_ID
+
+        for name, pattern in backend_index.backend_url_patterns:
+            if pattern.match(url):
+                backend = backends.get_backend(name)[DEFAULT_ACCOUNT_ID]["us-east-1"]  # type: ignore[call-overload]
+                for rule, method in backend.urls.items():
+                    if re.compile(rule).match(url):
+                        return method
+        return None
 
 
 def install(emulator_url: str) -> InProcess:
