@@ -14,7 +14,7 @@ from typing import Any
 
 from moto.dynamodb.responses import DynamoHandler
 
-from local import dynamodb_patch, inprocess
+from local import dynamodb_patch, inprocess, sfn_patch
 from local.persistence import WRITE_OPERATIONS, Journal
 
 # Verified against moto 5.2.5 (PRODUCT.md): this makes Step Functions really execute ASL, and Lambda
@@ -135,6 +135,7 @@ class Emulator:
         os.environ["TZ"] = "UTC"
         time.tzset()
         isolate_dynamodb()
+        sfn_patch.install()
         self.app = DomainDispatcherApplication(create_backend_app)
         self._server = make_server(self.host, self.port, self.app, True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="onair-emulator", daemon=True)
