@@ -49,6 +49,11 @@ class StackProcess:
                 return int(line.split()[1]) * 1024
         raise RuntimeError("no VmRSS")
 
+    def cpu_seconds(self) -> float:
+        """CPU time the stack has used so far, user + system (Linux /proc)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def terminate(self, timeout: float = 30) -> int:
         """SIGTERM, then wait; returns the exit code (kills it if it does not exit in time)."""
         return self._stop(signal.SIGTERM, timeout)
