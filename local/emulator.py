@@ -15,7 +15,7 @@ from typing import Any
 from moto.dynamodb.responses import DynamoHandler
 
 from local import dynamodb_patch, inprocess, sfn_patch
-from local.persistence import WRITE_OPERATIONS, Journal
+from local.persistence import WRITE_OPERATIONS, DataDir
 
 # Verified against moto 5.2.5 (PRODUCT.md): this makes Step Functions really execute ASL, and Lambda
 # never reach for Docker. It must be set before any state machine is created.
@@ -29,7 +29,7 @@ FAKE_CREDENTIALS = {
 
 
 _ONE_AT_A_TIME = threading.RLock()
-_journal: Journal | None = None
+_journal: DataDir | None = None
 
 
 def stop_tracking_instances() -> None:
@@ -90,8 +90,8 @@ def isolate_dynamodb() -> None:
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
-def attach_journal(journal: Journal | None) -> None:
-    """From now on every acknowledged DynamoDB write is appended to `journal` (None: no longer)."""
+def attach_journal(journal: DataDir | None) -> None:
+    """From now on every acknowledged DynamoDB write is journalled in `journal` (None: no longer)."""
     global _journal
     with _ONE_AT_A_TIME:
         _journal = journal

@@ -33,6 +33,7 @@ from chalice.local import (
 from chalicelib.api.errors import problem
 from chalicelib.api.http import not_found_response
 from chalicelib.api.routing import METHODS, allowed_methods
+from local import priority
 
 MAX_LINE = 65536  # a chunk-size line longer than this is not HTTP
 
@@ -108,6 +109,7 @@ class Handler(ChaliceRequestHandler):
         from chalice.local import LocalGatewayException
 
         try:
+            priority.let_steps_go_first()
             with self.server.slots:  # at most `concurrency` requests in the app at once (see Server)
                 response = self.local_gateway.handle_request(
                     method=self.command, path=self.path, headers=dict(self.headers), body=body

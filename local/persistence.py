@@ -14,7 +14,8 @@ Layout of the data directory (`ONAIR_DATA_DIR`, default `.onair-data/`):
 
 Start: load the snapshot, replay the journal entries after its `seq` in order (through the emulator's
 own request handling, so a write replays exactly as it first ran; a torn last line, never acknowledged,
-is dropped), then compact: write a new snapshot and start an empty journal. A clean stop compacts too.
+is dropped), then compact: write a new snapshot and start an empty journal. A clean stop compacts too,
+and so does a journal grown past 64 MiB (the write that crosses it waits for the snapshot).
 A crash between the snapshot's rename and the journal's reset is harmless: replay skips entries the
 snapshot already holds (`seq`).
 
@@ -52,6 +53,7 @@ WRITE_OPERATIONS = frozenset(
         "UpdateTimeToLive",
     }
 )
+JOURNAL_LIMIT = 64 * 2**20  # bytes of journal before it is folded into a new snapshot
 SNAPSHOT = "dynamodb.snapshot.json"
 JOURNAL = "dynamodb.journal"
 FORMAT = 1
@@ -102,12 +104,15 @@ class Journal:
         self.seq = last_seq
         self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._sync = getattr(os, "fdatasync", os.fsync)
+        self.size = os.fstat(self._fd).st_size
 
     def append(self, account: str, region: str, operation: str, body: str) -> int:
         self.seq += 1
         line = {"seq": self.seq, "account": account, "region": region, "op": operation, "body": body}
-        os.write(self._fd, (json.dumps(line, separators=(",", ":")) + "\n").encode())
+        data = (json.dumps(line, separators=(",", ":")) + "\n").encode()
+        os.write(self._fd, data)
         self._sync(self._fd)
+        self.size += len(data)
         return self.seq
 
     def close(self) -> None:
@@ -217,8 +222,9 @@ def load(accounts: dict[str, Any], dispatch: Dispatch) -> tuple[int, int]:
 class DataDir:
     """One stack's data directory: lock, restore, compact, and the journal the emulator appends to."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, journal_limit: int = JOURNAL_LIMIT) -> None:
         self.path = path
+        self.journal_limit = journal_limit
         self.journal: Journal | None = None
         self._seq = 0  # the last write restored (before a journal is attached)
         self._lock_fd: int | None = None
@@ -281,6 +287,14 @@ class DataDir:
                     "journal entry %d (%s) replayed with status %d", entry["seq"], entry["op"], status
                 )
         return found
+
+    def append(self, account: str, region: str, operation: str, body: str) -> None:
+        """Journal one acknowledged write (the emulator calls this, one call at a time); a journal grown
+        past `journal_limit` is compacted at once, so replay after a crash stays short."""
+        assert self.journal is not None
+        self.journal.append(account, region, operation, body)
+        if self.journal.size > self.journal_limit:
+            self.compact()
 
     def compact(self) -> None:
         """Write a snapshot of everything now and start an empty journal (callers stop writes meanwhile)."""

@@ -158,7 +158,7 @@ class LocalStack:
         from chalicelib.adapters import aws
         from chalicelib.config import Settings
         from chalicelib.jobs import tasks
-        from local import lambda_bridge
+        from local import lambda_bridge, priority
         from local.resources import create_all, create_lifecycle
 
         aws.reset()
@@ -174,7 +174,7 @@ class LocalStack:
             os.environ.get("ONAIR_LOCAL_RETRY"),
         )
         os.environ["ONAIR_STATE_MACHINE_ARN"] = lifecycle["state_machine_arn"]
-        lambda_bridge.route(lifecycle["function_arn"], tasks.handle)
+        lambda_bridge.route(lifecycle["function_arn"], priority.step(tasks.handle))
 
     def _restore_data(self) -> None:
         """Load what the data directory holds, then compact it and journal every write from now on."""
@@ -190,7 +190,7 @@ class LocalStack:
                 "start empty with ONAIR_FRESH=1 (make run FRESH=1)"
             ) from None
         self.data.compact()
-        attach_journal(self.data.journal)
+        attach_journal(self.data)
 
     @property
     def data_summary(self) -> str:
@@ -201,9 +201,11 @@ class LocalStack:
         where = _shown(self.data.path)
         if restored is None or restored.last_seen is None:
             return f"data is kept in {where} (empty)"
-        items = restored.items + restored.replayed
         runs = self.resumed.get("started", 0)
-        return f"data is kept in {where} (restored {items} items and writes, resumed {runs} runs)"
+        return (
+            f"data is kept in {where} (restored {restored.items} items and {restored.replayed} "
+            f"journalled writes, resumed {runs} runs)"
+        )
 
     def stop(self) -> None:
         """Stop serving, save the data (snapshot), stop the emulator; returns within a few seconds."""

@@ -97,27 +97,23 @@ def test_a_transaction_copies_the_items_it_writes_not_the_table(db: Any) -> None
     assert large < 2 * small + 256 * 1024, f"peak {large} bytes at 3,000 items vs {small} at 200"
 
 
+def touched_by_transaction_3(db: Any) -> dict[str, Any]:
+    """The items `failing_transaction(3)` updates, deletes and puts, as they are now."""
+    keys = {"updated": ("T#t1#EVENT", "evt_000001"), "deleted": ("T#t2#EVENT", "evt_000002")}
+    keys["new"] = ("T#t1#EVENT", "evt_900003")
+    return {
+        name: db.get_item(TableName=TABLE, Key={"pk": S(pk), "sk": S(sk)}).get("Item")
+        for name, (pk, sk) in keys.items()
+    }
+
+
 def test_a_cancelled_transaction_leaves_every_item_and_index_as_it_was(db: Any) -> None:
     seed(db, 50)
-    before = {
-        key: db.get_item(TableName=TABLE, Key={"pk": S(pk), "sk": S(sk)}).get("Item")
-        for key, (pk, sk) in {
-            "updated": ("T#t1#EVENT", "evt_000001"),
-            "deleted": ("T#t2#EVENT", "evt_000002"),
-            "new": ("T#t1#EVENT", "evt_900003"),
-        }.items()
-    }
+    before = touched_by_transaction_3(db)
     listed = query_gsi(db, "T#t1#CH#ch1")
     with pytest.raises(ClientError, match="TransactionCanceled"):
         db.transact_write_items(TransactItems=failing_transaction(3))
-    after = {
-        key: db.get_item(TableName=TABLE, Key={"pk": S(pk), "sk": S(sk)}).get("Item")
-        for key, (pk, sk) in {
-            "updated": ("T#t1#EVENT", "evt_000001"),
-            "deleted": ("T#t2#EVENT", "evt_000002"),
-            "new": ("T#t1#EVENT", "evt_900003"),
-        }.items()
-    }
+    after = touched_by_transaction_3(db)
     assert after == before, "the update, the delete and the put were all undone"
     assert before["new"] is None and before["updated"]["state"] == S("scheduled")
     assert query_gsi(db, "T#t1#CH#ch1") == listed, "the updated item is back in its index partition"

@@ -99,3 +99,14 @@ def test_clear_forgets_the_data_but_keeps_the_key(tmp_path: Path) -> None:
     data.clear()
     assert data.restore(Recorder()).last_seen is None
     assert data.operator_key() == key
+
+
+def test_a_journal_past_its_limit_is_folded_into_a_snapshot(tmp_path: Path) -> None:
+    data = DataDir(tmp_path, journal_limit=700)  # lines of ~300 bytes: the third crosses it
+    data.restore(Recorder())
+    data.compact()
+    for n in range(4):
+        data.append("123456789012", "us-east-1", "PutItem", json.dumps({"n": n, "pad": "x" * 200}))
+    assert json.loads(data.snapshot_path.read_bytes())["seq"] == 3, "the write that crossed the limit"
+    assert [e["seq"] for e in journal_entries(data.journal_path, 0)] == [4]
+    data.close()
