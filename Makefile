@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# checkov pins libraries the project's own tools cannot share, so it gets a venv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 .PHONY: run test lint clean package deploy bootstrap-key require-bucket
 .PHONY: bench bench-full
@@ -33,11 +36,16 @@ $(STAMP): $(RUN_STAMP) requirements-dev.txt
 	$(PIP) -r requirements-dev.txt
 	touch $(STAMP)
 
+$(CHECKOV_STAMP): requirements-checkov.txt | $(BIN)/python
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
+
 # Data is kept in .onair-data/ (ONAIR_DATA_DIR); `make run FRESH=1` starts empty.
 run: $(RUN_STAMP)
 	$(if $(FRESH),ONAIR_FRESH=1 )$(BIN)/python -m local
 
-test: $(STAMP)
+test: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -67,4 +75,4 @@ bench-full: $(STAMP)
 	$(BIN)/python -m bench --full
 
 clean:
-	rm -rf $(VENV) .pytest_cache $(DIST)
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache $(DIST)

@@ -2,7 +2,18 @@
 
 from chalice import Chalice
 
-from chalicelib.api import catalog, events, lifecycle, meta, schedules, tenancy
+from chalicelib.api import (
+    audit,
+    catalog,
+    console,
+    events,
+    lifecycle,
+    meta,
+    opencast,
+    recordings,
+    schedules,
+    tenancy,
+)
 from chalicelib.api.routing import add_method_not_allowed
 from chalicelib.jobs import scheduled, tasks
 
@@ -15,8 +26,13 @@ for blueprint in (
     events.bp,
     lifecycle.bp,
     schedules.bp,
+    opencast.bp,  # room recorders: the Opencast capture-agent endpoints, outside /v1
+    recordings.bp,
+    audit.bp,
+    console.bp,
     scheduled.bp,
     tasks.bp,
 ):
     app.register_blueprint(blueprint)
+app.api.binary_types.append("multipart/form-data")  # recorders upload files: keep their bytes intact
 add_method_not_allowed(app)

@@ -233,7 +233,7 @@ def tick_reads(schedules: int, due: int = 10) -> dict[str, Any]:
         batch_put(services, fillers)
         clock.now = now
         with counter.record() as calls:
-            outcome = services.schedules.tick(now)
+            outcome = services.materialiser.tick(now)
         due_scans = [c.scanned for c in calls if c.operation == "Query"][:1]
         assert outcome["due"] == due and not outcome["failed"], outcome
         return {
@@ -265,3 +265,67 @@ def tick(sizes: tuple[int, int] = (10, 10_000)) -> Figure:
         large["items_read"] / max(small["items_read"], 1),
         {"small": small, "large": large},
     )
+
+
+# -- a far booking on a channel with series --------------------------------------------------------------
+
+
+def far_create(repeats: int = 15, series: int = 20, events: int = 2_000) -> Figure:
+    """POST /v1/events 400 days ahead on a channel with `series` endless weekly series and `events` events,
+    against the same create on a channel with the events but no series (same table, alternating runs)."""
+    import statistics
+    import time
+
+    clock = Clock(T0)
+    with moto_stack(clock) as (services, client, counter):
+        with_series = api(client, "POST", "/v1/channels", {"name": "Timetabled", "timezone": "Europe/London"})
+        plain = api(client, "POST", "/v1/channels", {"name": "Ad hoc", "timezone": "Europe/London"})
+        for i in range(series):  # weekday mornings, 08:00-13:00 local, every week without end
+            body = {
+                "title": f"Lecture {i}",
+                "channel_id": with_series["id"],
+                "start": f"2027-03-{8 + i % 5:02d}T{8 + i // 5:02d}:00:00",
+                "duration": 3000,
+                "recurrence": {"frequency": "weekly"},
+            }
+            api(client, "POST", "/v1/schedules", body)
+        items = []
+        for channel in (with_series["id"], plain["id"]):  # an evening a day for years, 2,000 per channel
+            items += event_items(
+                "default", channel, T0 + timedelta(hours=10), events, timedelta(days=1), LENGTH
+            )
+        batch_put(services, items)
+        for channel in (with_series["id"], plain["id"]):
+            services.events.store.raise_max_duration(_channel_pk(), channel, int(LENGTH.total_seconds()))
+        times: dict[str, list[float]] = {"series": [], "plain": []}
+        trips: dict[str, int] = {}
+        for n in range(repeats):
+            start = T0 + timedelta(days=400 + n, hours=-5)  # 03:00Z: free of lectures and events
+            for label, channel in (("series", with_series["id"]), ("plain", plain["id"])):
+                body = {
+                    "title": f"Far {n}",
+                    "channel_id": channel,
+                    "start": start.isoformat(),
+                    "duration": 1800,
+                }
+                with counter.record() as calls:
+                    began = time.perf_counter()
+                    api(client, "POST", "/v1/events", body)
+                    times[label].append(time.perf_counter() - began)
+                trips[label] = len(calls)
+        ratio = statistics.median(times["series"]) / statistics.median(times["plain"])
+        extra = trips["series"] - trips["plain"]
+        return Figure(
+            "create an event 400 days ahead among series",
+            f"{series} endless weekly series + {events:,} events vs {events:,} events alone",
+            f"{ratio:.2f}x ({statistics.median(times['series']) * 1000:.0f} vs "
+            f"{statistics.median(times['plain']) * 1000:.0f} ms), "
+            f"{trips['series']} vs {trips['plain']} round trips",
+            "≤ 1.5x, at most one round trip more",
+            ratio <= 1.5 and extra <= 1,
+            ratio,
+            {
+                "times_ms": {k: [round(t * 1000, 1) for t in v] for k, v in times.items()},
+                "round_trips": trips,
+            },
+        )

@@ -73,9 +73,10 @@ def figures(full: bool) -> list[Figure]:
     run("preview", lambda: pure.preview(settings["preview"], settings["repeats"]))
     run("conflict sweep", lambda: pure.conflict_sweep(repeats=settings["repeats"], pair_repeats=1 + full * 2))
     run("materialiser tick", dynamo.tick)
+    run("far create among series", lambda: dynamo.far_create(repeats=settings["repeats"] * 2))
     run("sustained load", lambda: load.sustained_load(settings["load_minutes"]))
     order = ["cold import", "DynamoDB round trips", "create-event", "items read, one", "preview", "conflict"]
-    order += ["items read by one materialiser", "lifecycle", "sustained load"]
+    order += ["items read by one materialiser", "create an event 400 days", "lifecycle", "sustained load"]
     return sorted(found, key=lambda f: next(i for i, p in enumerate(order) if f.name.startswith(p)))
 
 

@@ -65,6 +65,21 @@ def create_all(stage: str, dynamodb: Any, events: Any) -> None:
         events.create_event_bus(Name=name)
 
 
+def create_recordings_bucket(name: str, s3: Any) -> None:
+    """Create the recordings bucket (its name comes from Settings) with the template's encryption."""
+    (bucket,) = (r["Properties"] for r in template()["Resources"].values() if r["Type"] == "AWS::S3::Bucket")
+    # CloudFormation spells the API's ApplyServerSideEncryptionByDefault without "Apply".
+    rules = [
+        {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
+        for rule in bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    ]
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+    s3.put_public_access_block(
+        Bucket=name, PublicAccessBlockConfiguration=bucket["PublicAccessBlockConfiguration"]
+    )
+
+
 ASL = TEMPLATE.parent / "lifecycle.asl.json"
 TASK_FUNCTION = "lifecycle_task"  # the Chalice name of the task Lambda (chalicelib/jobs/tasks.py)
 

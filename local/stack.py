@@ -159,11 +159,12 @@ class LocalStack:
         from chalicelib.config import Settings
         from chalicelib.jobs import tasks
         from local import lambda_bridge, priority
-        from local.resources import create_all, create_lifecycle
+        from local.resources import create_all, create_lifecycle, create_recordings_bucket
 
         aws.reset()
         stage = Settings.from_env().stage
         create_all(stage, aws.client("dynamodb"), aws.client("events"))
+        create_recordings_bucket(Settings.from_env().recordings_bucket, aws.client("s3"))
         # The state machine exists before the services are built, so they start runs on it; its task
         # Lambda is a placeholder that the bridge routes to the project's handler in this process.
         lifecycle = create_lifecycle(

@@ -6,11 +6,13 @@ Index choice for listings and why a window listing is one bounded Query are in d
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chalicelib.adapters import guards as store_guards
 from chalicelib.adapters import keys as k
 from chalicelib.adapters.dynamo import ConditionFailed, Table, TransactionCancelled, decode_cursor
 from chalicelib.adapters.records import from_item, to_item
@@ -19,13 +21,18 @@ from chalicelib.domain.errors import (
     AlreadyExists,
     BookingRaced,
     Conflict,
+    ExternalIdTaken,
     FieldError,
     StaleWrite,
     ValidationFailed,
 )
+from chalicelib.domain.lifecycle import TERMINAL
 from chalicelib.domain.models import Event
 from chalicelib.domain.queries import EventQuery
 from chalicelib.domain.time import format_instant
+
+if TYPE_CHECKING:  # not at runtime: the recurrence engine loads on first use (cold start)
+    from chalicelib.domain.schedules import Schedule
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,8 @@ def index_attributes(event: Event) -> dict[str, str]:
         attrs |= {"g3pk": k.events_of_schedule(t, event.schedule_id), "g3sk": k.at(event.start, event.id)}
     if event.ref_id:
         attrs |= {"g4pk": k.events_with_ref(t, event.ref_id), "g4sk": k.at(event.start, event.id)}
+    if event.state not in TERMINAL:  # not settled yet: the deadlines job finds it by its end
+        attrs |= {"g7pk": k.open_events(k.open_shard(event.id)), "g7sk": k.at(event.end, f"{t}#{event.id}")}
     return attrs
 
 
@@ -66,8 +75,42 @@ def event_item(event: Event) -> dict[str, Any]:
         ref_id=event.ref_id,
         start_s=format_instant(event.start),
         end_s=format_instant(event.end),
+        overlaps=set(event.overlaps) or None,
         **index_attributes(event),
     )
+
+
+def series_unchanged_op(schedule: Schedule) -> dict[str, Any]:
+    """A transaction item that fails unless the schedule is still at `schedule.version` (a write made on
+    the strength of what the series was, such as materialising one of its occurrences)."""
+    return {
+        "ConditionCheck": {
+            "Key": {"pk": k.collection(schedule.tenant_id, "SCHEDULE"), "sk": schedule.id},
+            "ConditionExpression": "version = :v",
+            "ExpressionAttributeValues": {":v": schedule.version},
+        }
+    }
+
+
+def mark_op(tenant_id: str, event_id: str, other_id: str, present: bool) -> dict[str, Any]:
+    """The update that adds `other_id` to (or drops it from) an event's accepted overlaps.
+
+    It bumps the event's version (its representation changed), so a writer holding an older copy cannot
+    put the old set back; the event must exist.
+    """
+    return {
+        "Update": {
+            "Key": {"pk": k.collection(tenant_id, "EVENT"), "sk": event_id},
+            "UpdateExpression": f"{'ADD' if present else 'DELETE'} #ov :id SET version = version + :one",
+            "ConditionExpression": "attribute_exists(pk)",
+            "ExpressionAttributeNames": {"#ov": "overlaps"},  # a reserved word
+            "ExpressionAttributeValues": {":id": {other_id}, ":one": 1},
+        }
+    }
+
+
+CREATED_BY = "created_by_write"
+"""The attribute a create writes a one-off tag into, so a retry can recognise its own landed write."""
 
 
 class EventStore:
@@ -87,18 +130,32 @@ class EventStore:
     # -- writes ---------------------------------------------------------------------------------------
 
     def create(
-        self, event: Event, booking_version: int | None = None, run_due_at: datetime | None = None
+        self,
+        event: Event,
+        booking_version: int | None = None,
+        run_due_at: datetime | None = None,
+        marks: Sequence[str] = (),
+        series: Schedule | None = None,
     ) -> None:
         """Put a new event, bump its channel's booking version, claim its external_id, check its sources.
 
         With `booking_version`, the write only succeeds if no other booking reached the channel since
         that version was read (the overlap check was made against it): race-free booking. With
         `run_due_at`, the marker that has the scheduled job start the event's run then is written too,
-        in the same transaction (no extra round trip, and never a marker without its event).
+        in the same transaction (no extra round trip, and never a marker without its event). `marks` are
+        events that now list this one among their accepted overlaps (failing means a booking changed:
+        check again). With `series`, the series the event stands for must still be at its version.
         """
+        # A tag only this call writes: if a retry finds the event carrying it, the first attempt landed.
+        tag = uuid.uuid4().hex
         ops: list[tuple[dict[str, Any], str]] = [
             (
-                {"Put": {"Item": event_item(event), "ConditionExpression": "attribute_not_exists(pk)"}},
+                {
+                    "Put": {
+                        "Item": {**event_item(event), CREATED_BY: tag},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
                 "event",
             ),
             (self._bump_channel(event, booking_version), "channel"),
@@ -106,14 +163,31 @@ class EventStore:
         if event.external_id:
             ops.append((self._claim_external(event), "external_id"))
         ops += [
-            (self._source_exists(event.tenant_id, s), f"/source_ids/{i}")
+            (store_guards.source_exists_op(event.tenant_id, s), f"/source_ids/{i}")
             for i, s in enumerate(event.source_ids)
         ]
         if run_due_at is not None:
             ops.append(({"Put": {"Item": marker_item(event.tenant_id, event.id, run_due_at)}}, "run_due"))
-        self._run(ops)
+        if series is not None:
+            ops.append((series_unchanged_op(series), "series"))
+        try:
+            self._run([*ops, *self._marks(event, marks)])
+        except (AlreadyExists, BookingRaced, Conflict):
+            # A retry of this very write that had landed (its answer lost, and retried without the token
+            # that would have said so) fails its own conditions: the event is there with this call's tag.
+            # That is a success, and the caller's side effects (the run, the notification) must still
+            # happen. Anyone else's event with this id (a materialiser's deterministic one) is not.
+            stored = self.table.get(k.collection(event.tenant_id, "EVENT"), event.id)
+            if stored is None or stored.get(CREATED_BY) != tag:
+                raise
 
-    def update(self, event: Event, previous: Event, booking_version: int | None = None) -> None:
+    def update(
+        self,
+        event: Event,
+        previous: Event,
+        booking_version: int | None = None,
+        marks: Sequence[str] = (),
+    ) -> None:
         """Replace `previous` (version-checked) with `event`, keeping guards and the channel in step."""
         ops: list[tuple[dict[str, Any], str]] = [
             (
@@ -141,13 +215,14 @@ class EventStore:
                 ops.append((self._claim_external(event), "external_id"))
         added = [s for s in event.source_ids if s not in previous.source_ids]
         ops += [
-            (self._source_exists(event.tenant_id, s), f"/source_ids/{event.source_ids.index(s)}")
+            (store_guards.source_exists_op(event.tenant_id, s), f"/source_ids/{event.source_ids.index(s)}")
             for s in added
         ]
-        self._run(ops)
+        self._run([*ops, *self._marks(event, marks)])
 
     def delete(self, event: Event) -> None:
-        """Remove an event for good, and its external_id guard."""
+        """Remove an event for good, and its external_id guard; a slot it held is freed (the channel's
+        booking version moves, so a check made before cannot lean on it)."""
         ops: list[tuple[dict[str, Any], str]] = [
             (
                 {
@@ -162,7 +237,22 @@ class EventStore:
         ]
         if event.external_id:
             ops.append((self._release_external(event), "guard"))
+        if event.occupies():
+            ops.append((self._bump_channel(event, None), "channel"))
         self._run(ops)
+
+    def mark(self, tenant_id: str, event_id: str, other_id: str, present: bool) -> None:
+        """Add or drop one accepted-overlap mark on its own (best effort: a vanished event is skipped)."""
+        op = mark_op(tenant_id, event_id, other_id, present)["Update"]
+        with contextlib.suppress(ConditionFailed):
+            self.table.update(
+                op["Key"]["pk"],
+                op["Key"]["sk"],
+                op["UpdateExpression"],
+                condition=op["ConditionExpression"],
+                values=op["ExpressionAttributeValues"],
+                names=op["ExpressionAttributeNames"],
+            )
 
     def raise_max_duration(self, pk: str, sk: str, seconds: int) -> None:
         """Record that a booking this long exists (the value only grows; a lost race is harmless)."""
@@ -177,20 +267,11 @@ class EventStore:
             )
 
     def _bump_channel(self, event: Event, booking_version: int | None) -> dict[str, Any]:
-        condition, values = "attribute_exists(pk)", {":zero": 0, ":one": 1}
-        if booking_version is not None:
-            condition += " AND (booking_version = :bv" + (
-                " OR attribute_not_exists(booking_version))" if booking_version == 0 else ")"
-            )
-            values[":bv"] = booking_version
-        return {
-            "Update": {
-                "Key": {"pk": k.collection(event.tenant_id, "CHANNEL"), "sk": event.channel_id},
-                "UpdateExpression": "SET booking_version = if_not_exists(booking_version, :zero) + :one",
-                "ConditionExpression": condition,
-                "ExpressionAttributeValues": values,
-            }
-        }
+        return store_guards.bump_channel_op(event.tenant_id, event.channel_id, booking_version)
+
+    @staticmethod
+    def _marks(event: Event, others: Sequence[str]) -> list[tuple[dict[str, Any], str]]:
+        return [(mark_op(event.tenant_id, other, event.id, True), "mark") for other in others]
 
     def _claim_external(self, event: Event) -> dict[str, Any]:
         return {
@@ -213,14 +294,6 @@ class EventStore:
             }
         }
 
-    def _source_exists(self, tenant_id: str, source_id: str) -> dict[str, Any]:
-        return {
-            "ConditionCheck": {
-                "Key": {"pk": k.collection(tenant_id, "SOURCE"), "sk": source_id},
-                "ConditionExpression": "attribute_exists(pk)",
-            }
-        }
-
     def _run(self, ops: list[tuple[dict[str, Any], str]]) -> None:
         """Run a transaction and turn each failed item's meaning into the domain error it stands for."""
         try:
@@ -237,18 +310,33 @@ class EventStore:
                         for m in missing
                     ]
                 ) from exc
-            if "channel" in failed:
+            if "channel" in failed or "mark" in failed:
                 raise BookingRaced() from exc  # the caller re-reads the channel: gone, or just busy
             if "event" in failed and len(failed) == 1:
                 raise AlreadyExists("An event with this id exists.") from exc
             if "external_id" in failed:
-                raise Conflict(
-                    "Another event already has this external_id.",
-                    {"errors": [{"pointer": "/external_id", "detail": "is already used"}]},
-                ) from exc
+                raise ExternalIdTaken() from exc
             raise StaleWrite() from exc
 
     # -- reads ----------------------------------------------------------------------------------------
+
+    def unsettled(self, ended_before: datetime, limit: int = 100) -> Iterator[Event]:
+        """Events not in a terminal state (and not deleted) that ended before `ended_before`, oldest end
+        first per partition: one Query per page of each open-events partition, never a Scan."""
+        for shard in range(k.OPEN_SHARDS):
+            cursor = None
+            while True:
+                page = self.table.query(
+                    "g7pk = :pk AND g7sk < :before",
+                    {":pk": k.open_events(shard), ":before": k.before(ended_before)},
+                    index="run_due",
+                    limit=limit,
+                    start_key=cursor,
+                )
+                yield from (from_item(Event, item) for item in page.items)
+                if page.next_cursor is None:
+                    break
+                cursor = page.last_key
 
     def iterate(self, query: EventQuery, bound_seconds: int = 0) -> Iterator[Event]:
         """Every event the query matches, page after page (one Query each, read lazily)."""
@@ -331,6 +419,6 @@ class EventStore:
             filter_expression=" AND ".join(filters) or None,
             limit=query.limit,
             forward=not query.descending,
-            start_key=decode_cursor(query.cursor, {pk_attr: pk}),
+            start_key=decode_cursor(query.cursor, {pk_attr: pk}, (pk_attr, sk_attr)),
         )
         return EventPage([from_item(Event, item) for item in page.items], page.next_cursor, page.scanned)

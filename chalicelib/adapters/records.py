@@ -14,7 +14,14 @@ R = TypeVar("R", bound=Record)
 
 
 # Attributes kept outside `doc` because writes other than a record replace change them.
-LIVE_ATTRIBUTES = ("max_event_seconds", "booking_version", "materialised_until")
+LIVE_ATTRIBUTES = (
+    "max_event_seconds",
+    "booking_version",
+    "series_count",
+    "materialised_until",
+    "overlaps",
+    "failure",
+)
 
 
 def to_item(record: Record, pk: str, **extra: Any) -> dict[str, Any]:
@@ -29,7 +36,8 @@ def from_item(model: type[R], item: dict[str, Any]) -> R:
     data["version"] = item["version"]
     for name in LIVE_ATTRIBUTES:
         if name in item and name in model.model_fields:
-            data[name] = item[name]
+            value = item[name]
+            data[name] = sorted(value) if isinstance(value, set) else value
     return model.model_validate(data)
 
 
@@ -81,14 +89,47 @@ class RecordStore(Generic[R]):
         except ConditionFailed:
             raise StaleWrite() from None
 
-    def delete(
+    def replace_op(self, record: R, expected_version: int) -> dict[str, Any]:
+        """`replace` as a transaction operation."""
+        return {
+            "Update": {
+                "Key": self.key(record.tenant_id, record.id),
+                "UpdateExpression": "SET doc = :doc, version = :new",
+                "ConditionExpression": "version = :old",
+                "ExpressionAttributeValues": {
+                    ":doc": to_item(record, "")["doc"],
+                    ":new": record.version,
+                    ":old": expected_version,
+                },
+            }
+        }
+
+    def delete_op(
         self, tenant_id: str, record_id: str, expected_version: int, booking_version: int | None = None
-    ) -> None:
-        """Delete if unchanged; with `booking_version`, also only if no booking was written meanwhile."""
+    ) -> dict[str, Any]:
+        """`delete` as a transaction operation."""
+        condition, values = self._delete_condition(expected_version, booking_version)
+        return {
+            "Delete": {
+                "Key": self.key(tenant_id, record_id),
+                "ConditionExpression": condition,
+                "ExpressionAttributeValues": values,
+            }
+        }
+
+    @staticmethod
+    def _delete_condition(expected_version: int, booking_version: int | None) -> tuple[str, dict[str, Any]]:
         condition, values = "version = :v", {":v": expected_version}
         if booking_version is not None:
             condition += " AND (attribute_not_exists(booking_version) OR booking_version = :bv)"
             values[":bv"] = booking_version
+        return condition, values
+
+    def delete(
+        self, tenant_id: str, record_id: str, expected_version: int, booking_version: int | None = None
+    ) -> None:
+        """Delete if unchanged; with `booking_version`, also only if no booking was written meanwhile."""
+        condition, values = self._delete_condition(expected_version, booking_version)
         try:
             self.table.delete(self.partition(tenant_id), record_id, condition=condition, values=values)
         except ConditionFailed:

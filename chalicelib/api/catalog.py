@@ -5,8 +5,9 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import Call, Reply, endpoint
+from chalicelib.api.routes import Call, Reply, endpoint
 from chalicelib.api.schemas import (
+    AgentStatusOut,
     Availability,
     AvailabilityQuery,
     BusyInterval,
@@ -18,7 +19,7 @@ from chalicelib.api.schemas import (
     SourceOut,
 )
 from chalicelib.domain.inputs import ChannelIn, SourceIn
-from chalicelib.domain.models import Scope
+from chalicelib.domain.models import OpencastAgentDriver, Scope
 from chalicelib.services.common import etag
 
 bp = Blueprint(__name__)
@@ -72,8 +73,13 @@ def list_channels(call: Call) -> Reply:
     errors=(404,),
 )
 def get_channel(call: Call) -> Reply:
-    channel = bootstrap.services().channels.get(call.principal, call.path["channel_id"])
-    return Reply(ChannelOut.of(channel), etag=etag(channel))
+    services = bootstrap.services()
+    channel = services.channels.get(call.principal, call.path["channel_id"])
+    agent = None
+    if isinstance(channel.driver, OpencastAgentDriver):  # its recorder's status (docs/recorders.md)
+        state, last_seen = services.agents.status(channel.driver.agent)
+        agent = AgentStatusOut(state=state, last_seen=last_seen)
+    return Reply(ChannelOut.of(channel, agent), etag=etag(channel))
 
 
 @endpoint(
@@ -209,7 +215,16 @@ def channel_availability(call: Call) -> Reply:
     )
     return Reply(
         Availability(
-            busy=[BusyInterval(start=s, end=e, event_id=i) for s, e, i in busy],
+            busy=[
+                BusyInterval(
+                    start=s,
+                    end=e,
+                    event_id=b.event_id if b.is_event else None,
+                    schedule_id=b.schedule_id,
+                    occurrence_start=b.occurrence_start,
+                )
+                for s, e, b in busy
+            ],
             free=[FreeInterval(start=s, end=e) for s, e in free],
         )
     )

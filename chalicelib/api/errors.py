@@ -62,6 +62,8 @@ def to_response(error: Exception) -> Response:
 
 
 def _headers(error: Exception) -> dict[str, str]:
+    if isinstance(error, e.AgentUnauthenticated):
+        return {"WWW-Authenticate": error.challenge}
     if isinstance(error, e.Unauthenticated):
         return {"WWW-Authenticate": 'Bearer realm="onair"'}
     if isinstance(error, MethodNotAllowed):

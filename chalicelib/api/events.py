@@ -6,8 +6,8 @@ from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.api.catalog import patch_kind
-from chalicelib.api.http import Call, Reply, endpoint
-from chalicelib.api.schemas import DeleteQuery, EventList, EventListQuery, EventOut
+from chalicelib.api.routes import Call, Reply, endpoint
+from chalicelib.api.schemas import DeleteQuery, EventList, EventListQuery, EventOut, RestoreIn
 from chalicelib.domain.inputs import EventIn
 from chalicelib.domain.models import Scope
 from chalicelib.domain.queries import EventQuery
@@ -128,12 +128,16 @@ def delete_event(call: Call) -> Reply:
     scope=Scope.WRITE,
     tag="Events",
     summary="Restore a soft-deleted event",
+    body=RestoreIn,
+    optional_body=True,
     response=EventOut,
-    errors=(404, 409, 412),
+    errors=(400, 404, 409, 412, 422),
+    description="The slot is booked again: an overlap it would add is a 409 unless `allow_conflict`.",
 )
 def restore_event(call: Call) -> Reply:
+    body: RestoreIn = call.body
     event = bootstrap.services().events.restore(
-        call.principal, call.path["event_id"], call.if_match, call.now
+        call.principal, call.path["event_id"], call.if_match, call.now, body.allow_conflict
     )
     return Reply(EventOut.of(event), etag=etag(event))
 

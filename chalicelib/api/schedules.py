@@ -8,15 +8,15 @@ from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.api.catalog import patch_kind
-from chalicelib.api.http import Call, Reply, endpoint
+from chalicelib.api.routes import Call, Reply, endpoint
 from chalicelib.api.schemas import (
     OccurrenceList,
     OccurrenceOut,
     OccurrenceQuery,
-    PageQuery,
     PreviewIn,
     PreviewOut,
     ScheduleList,
+    ScheduleListQuery,
     ScheduleOut,
     SplitIn,
 )
@@ -59,11 +59,13 @@ def create_schedule(call: Call) -> Reply:
     scope=Scope.READ,
     tag="Schedules",
     summary="List schedules",
-    query=PageQuery,
+    query=ScheduleListQuery,
     response=ScheduleList,
+    description="`channel_id` lists one channel's series.",
 )
 def list_schedules(call: Call) -> Reply:
-    items, cursor = bootstrap.services().schedules.list(call.principal, call.query.limit, call.query.cursor)
+    q: ScheduleListQuery = call.query
+    items, cursor = bootstrap.services().schedules.list(call.principal, q.limit, q.cursor, q.channel_id)
     return Reply(ScheduleList(items=[out(s, call) for s in items], next_cursor=cursor))
 
 
@@ -195,7 +197,7 @@ def skip_occurrence(call: Call) -> Reply:
 def split_schedule(call: Call) -> Reply:
     body: SplitIn = call.body
     schedule = bootstrap.services().schedules.split(
-        call.principal, call.path["schedule_id"], body.at, body.changes, call.now
+        call.principal, call.path["schedule_id"], body.at, body.changes, call.now, body.allow_conflict
     )
     return Reply(out(schedule, call), 201, etag(schedule))
 
@@ -214,4 +216,8 @@ def split_schedule(call: Call) -> Reply:
 )
 def preview(call: Call) -> Reply:
     occurrences, truncated = bootstrap.services().schedules.preview(call.principal, call.body)
-    return Reply(PreviewOut(occurrences=occurrences, truncated=truncated))
+    out = PreviewOut(occurrences=occurrences, truncated=truncated).model_dump(mode="json")
+    if not call.body.channel_id:  # `conflicts` appears only when a channel was given: nothing was checked
+        for occurrence in out["occurrences"]:
+            occurrence.pop("conflicts", None)
+    return Reply(out)

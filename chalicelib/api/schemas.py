@@ -16,6 +16,7 @@ from chalicelib.domain.models import (
     MediaLiveDriver,
     Model,
     NoopDriver,
+    OpencastAgentDriver,
     Scope,
     Setting,
     Share,
@@ -73,7 +74,22 @@ class WebhookDriverOut(Model):
     secret_set: bool = Field(description="Whether a signing secret is stored (it is never returned)")
 
 
-DriverOut = Annotated[NoopDriver | WebhookDriverOut | MediaLiveDriver, Field(discriminator="type")]
+class OpencastAgentDriverOut(Model):
+    type: Literal["opencast_agent"]
+    agent: str
+    password_set: bool = Field(description="Whether a digest password is stored (it is never returned)")
+
+
+DriverOut = Annotated[
+    NoopDriver | WebhookDriverOut | MediaLiveDriver | OpencastAgentDriverOut, Field(discriminator="type")
+]
+
+
+class AgentStatusOut(Model):
+    """What the channel's recorder last said: its Opencast agent state and when it was last heard from."""
+
+    state: str | None = Field(description="idle, capturing, uploading, offline, ... or null if never seen")
+    last_seen: Instant | None
 
 
 class ChannelOut(Out):
@@ -85,14 +101,22 @@ class ChannelOut(Out):
     provision_lead_seconds: int
     teardown_delay_seconds: int
     driver: DriverOut
+    agent: AgentStatusOut | None = Field(
+        default=None, description="GET of a channel with an `opencast_agent` driver: its recorder's status"
+    )
 
     @classmethod
-    def of(cls, channel: Channel) -> ChannelOut:
+    def of(cls, channel: Channel, agent: AgentStatusOut | None = None) -> ChannelOut:
         data = channel.model_dump()
         if isinstance(channel.driver, WebhookDriver):
             data["driver"] = WebhookDriverOut(
                 type="webhook", url=channel.driver.url, secret_set=bool(channel.driver.secret)
             )
+        if isinstance(channel.driver, OpencastAgentDriver):
+            data["driver"] = OpencastAgentDriverOut(
+                type="opencast_agent", agent=channel.driver.agent, password_set=bool(channel.driver.digest)
+            )
+        data["agent"] = agent
         return cls.model_validate(data)
 
 
@@ -133,6 +157,10 @@ class EventOut(Out):
     schedule_id: str | None
     occurrence_start: Instant | None
     deleted_at: Instant | None
+    overlaps: list[str] = Field(
+        description="ids of the events this one overlaps by an accepted overlap (`allow_conflict`), kept on "
+        "both sides"
+    )
 
     @classmethod
     def of(cls, event: Event) -> EventOut:
@@ -219,6 +247,20 @@ class DeleteQuery(Query):
     hard: bool = False
 
 
+class RestoreIn(Model):
+    """`POST /v1/events/{id}/restore`: an optional body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allow_conflict: bool = Field(
+        default=False, strict=True, description="book the slot again even if it now overlaps others"
+    )
+
+
+class ScheduleListQuery(PageQuery):
+    channel_id: Filter | None = Field(default=None, description="only this channel's schedules")
+
+
 # -- schedules ------------------------------------------------------------------------------------------
 
 
@@ -247,7 +289,12 @@ class ScheduleOut(Out):
     metadata: dict[str, str | int | float | bool]
     settings: list[dict[str, Any]]
     share: dict[str, Any]
-    status: Literal["active", "paused", "ended"]
+    status: Literal["active", "paused", "ended", "failing"] = Field(
+        description="`failing`: the materialiser cannot make its events; `failure` says why"
+    )
+    failure: dict[str, str] | None = Field(
+        default=None, description='why materialising failed: {"reason", "at"}; null when it works'
+    )
     next_occurrence: Instant | None
     series_end: Instant | None = Field(
         description="set when a split handed later occurrences to another schedule"
@@ -306,6 +353,9 @@ class SplitIn(Model):
     changes: dict[str, Any] = Field(
         default_factory=dict, description="fields of the new series (merge patch)"
     )
+    allow_conflict: bool = Field(
+        default=False, strict=True, description="take over even if the new series adds overlaps"
+    )
 
 
 class PreviewIn(Model):
@@ -353,7 +403,9 @@ class AvailabilityQuery(Query):
 class BusyInterval(Model):
     start: Instant
     end: Instant
-    event_id: str
+    event_id: str | None = Field(description="null for a series occurrence that is not an event yet")
+    schedule_id: str | None = None
+    occurrence_start: Instant | None = None
 
 
 class FreeInterval(Model):
@@ -379,19 +431,69 @@ class ActionIn(Model):
         default=None, description="set_vod: the recording's visibility"
     )
     reason: str | None = Field(default=None, max_length=1000, description="kept in the history")
+    allow_conflict: bool = Field(
+        default=False, strict=True, description="extend: keep the longer booking even if it adds overlaps"
+    )
+
+
+class ActorOut(Model):
+    """Who made a change: an API key, the system itself, a room recorder or a timetable import."""
+
+    type: Literal["key", "system", "agent", "import"]
+    id: str
+    name: str
 
 
 class HistoryItem(Model):
-    """One lifecycle transition: `from` → `to` at `at`, by `actor` (a key's name or `scheduler`)."""
+    """One lifecycle transition: `from` → `to` at `at`, by `actor`, because `reason`."""
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
     from_: EventState = Field(alias="from")
     to: EventState
     at: Instant
-    actor: str
+    actor: ActorOut
     reason: str | None
 
 
 class HistoryList(Model):
     items: list[HistoryItem]
+
+
+class RecordingOut(Model):
+    """One uploaded file of an event's recording."""
+
+    key: str = Field(description="S3 key: <tenant>/<event>/<element>/<file name>")
+    size: int
+    content_type: str
+    flavor: str = Field(description="Opencast flavor the recorder gave it, e.g. presenter/source")
+    url: str = Field(description="pre-signed GET URL")
+
+
+class RecordingList(Model):
+    items: list[RecordingOut]
+
+
+class AuditQuery(PageQuery):
+    resource_id: Filter | None = Field(default=None, description="only this record's changes")
+    from_: Instant | None = Field(default=None, alias="from", description="changes at or after this")
+    to: Instant | None = Field(default=None, description="changes before this")
+
+
+class AuditItem(Model):
+    """One change: who made it, in which request, to what, and the fields before and after."""
+
+    id: str
+    at: Instant
+    actor: ActorOut
+    request_id: str | None
+    resource_type: str
+    resource_id: str
+    action: str
+    changes: dict[str, dict[str, Any]] = Field(description='`{field: {"from", "to"}}` for each changed field')
+    reason: str | None = None
+
+
+class AuditList(Model):
+    items: list[AuditItem]
+    next_cursor: str | None

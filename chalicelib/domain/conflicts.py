@@ -28,13 +28,19 @@ _NEVER = datetime.max.replace(tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Booking:
-    """An existing booking on a channel, `[start, end)`: starts inclusive, ends exclusive."""
+    """An existing booking on a channel, `[start, end)`: starts inclusive, ends exclusive.
+
+    A series occurrence that is not an event yet is a booking too (`is_event` False): its `event_id` is
+    the id its event will have (deterministic), and `occurrence_start` names it within its series.
+    """
 
     event_id: str
     start: datetime
     end: datetime
     title: str = ""
     schedule_id: str | None = None
+    occurrence_start: datetime | None = None
+    is_event: bool = True
 
 
 @dataclass(frozen=True)
@@ -56,20 +62,27 @@ class ConflictRef:
     start: datetime
     end: datetime
     kind: ConflictKind
-    occurrence_start: datetime | None = None
+    occurrence_start: datetime | None = None  # the requested slot's occurrence (series checks)
+    is_event: bool = True  # False: the booking is a series occurrence that is not an event yet
+    booking_occurrence_start: datetime | None = None  # that occurrence's name in its series
 
     def to_json(self) -> dict[str, Any]:
-        """The API's conflict ref: instants as RFC 3339 UTC with `Z` at second precision."""
+        """The API's conflict ref: instants as RFC 3339 UTC with `Z` at second precision.
+
+        A ref to an occurrence that is not an event yet has `event_id: null`; its `occurrence_start`
+        names it, unless the requested slot is itself an occurrence (a series check), whose name wins.
+        """
         body: dict[str, Any] = {
-            "event_id": self.event_id,
+            "event_id": self.event_id if self.is_event else None,
             "schedule_id": self.schedule_id,
             "title": self.title,
             "start": _rfc3339(self.start),
             "end": _rfc3339(self.end),
             "kind": self.kind,
         }
-        if self.occurrence_start is not None:
-            body["occurrence_start"] = _rfc3339(self.occurrence_start)
+        occurrence = self.occurrence_start or (None if self.is_event else self.booking_occurrence_start)
+        if occurrence is not None:
+            body["occurrence_start"] = _rfc3339(occurrence)
         return body
 
 
@@ -179,8 +192,8 @@ def availability(
     window_start: datetime,
     window_end: datetime,
     changeover: timedelta = timedelta(0),
-) -> tuple[list[tuple[datetime, datetime, str]], list[tuple[datetime, datetime]]]:
-    """Busy `(start, end, event_id)` and free `(start, end)` intervals in `[window_start, window_end)`.
+) -> tuple[list[tuple[datetime, datetime, Booking]], list[tuple[datetime, datetime]]]:
+    """Busy `(start, end, booking)` and free `(start, end)` intervals in `[window_start, window_end)`.
 
     All half-open (starts inclusive, ends exclusive) and clipped to the window. Each busy interval
     is its booking widened by changeover on both sides, `[s - c, e + c)`, because that is where a
@@ -190,12 +203,12 @@ def availability(
     """
     _check_changeover(changeover)
     _check_interval(window_start, window_end, "window")
-    busy: list[tuple[datetime, datetime, str]] = []
+    busy: list[tuple[datetime, datetime, Booking]] = []
     for booking in _sorted_bookings(bookings, ()):
         start, end = booking.start - changeover, booking.end + changeover
         if start < window_end and window_start < end:
-            busy.append((max(start, window_start), min(end, window_end), booking.event_id))
-    busy.sort(key=lambda interval: (interval[0], interval[1], interval[2]))
+            busy.append((max(start, window_start), min(end, window_end), booking))
+    busy.sort(key=lambda interval: (interval[0], interval[1], interval[2].event_id))
 
     free: list[tuple[datetime, datetime]] = []
     cursor = window_start
@@ -219,6 +232,8 @@ def _ref(slot: Slot, booking: Booking) -> ConflictRef:
         end=booking.end,
         kind=BLOCKED if blocked else PARTIAL,
         occurrence_start=slot.occurrence_start,
+        is_event=booking.is_event,
+        booking_occurrence_start=booking.occurrence_start,
     )
 
 

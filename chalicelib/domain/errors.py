@@ -46,6 +46,14 @@ class Unauthenticated(DomainError):
     """No API key, or one that is unknown or revoked (401)."""
 
 
+class AgentUnauthenticated(Unauthenticated):
+    """A room recorder's digest credentials are missing or wrong (401 with a fresh digest challenge)."""
+
+    def __init__(self, detail: str, challenge: str) -> None:
+        super().__init__(detail)
+        self.challenge = challenge
+
+
 class Forbidden(DomainError):
     """The key lacks the scope the route needs (403)."""
 
@@ -104,3 +112,13 @@ class BookingRaced(StaleWrite):
 
     def __init__(self) -> None:
         super().__init__("Another booking on this channel was written at the same time; retry.")
+
+
+class ExternalIdTaken(Conflict):
+    """Another event already has this `external_id` (409 with a pointer to it)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Another event already has this external_id.",
+            {"errors": [{"pointer": "/external_id", "detail": "is already used"}]},
+        )

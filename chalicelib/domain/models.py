@@ -68,12 +68,13 @@ class ApiKey(Record):
 
 
 class Principal(Model):
-    """Who is calling: the tenant, the key and its scopes."""
+    """Who is calling: the tenant, the key and its scopes (an import acts with its own identity)."""
 
     tenant_id: str
     key_id: str
     name: str
     scopes: frozenset[Scope]
+    actor_type: Literal["key", "import", "agent", "system"] = "key"
 
 
 class NoopDriver(Model):
@@ -91,7 +92,20 @@ class MediaLiveDriver(Model):
     channel_id: str
 
 
-Driver = Annotated[NoopDriver | WebhookDriver | MediaLiveDriver, Field(discriminator="type")]
+class OpencastAgentDriver(Model):
+    """A room recorder that pulls its schedule (Opencast capture-agent protocol, docs/recorders.md).
+
+    `digest` maps each digest algorithm to HA1 = H(agent:realm:password); the password is never stored.
+    """
+
+    type: Literal["opencast_agent"]
+    agent: str
+    digest: dict[str, str] = Field(default_factory=dict)
+
+
+Driver = Annotated[
+    NoopDriver | WebhookDriver | MediaLiveDriver | OpencastAgentDriver, Field(discriminator="type")
+]
 
 
 class Channel(Record):
@@ -107,6 +121,8 @@ class Channel(Record):
     max_event_seconds: int = 0
     # Bumped by every booking write on the channel: a condition on it makes deletes and checks race-free.
     booking_version: int = 0
+    # How many series the channel has (paused and ended ones too): none means no series to read.
+    series_count: int = 0
 
     @property
     def changeover(self) -> timedelta:
@@ -155,6 +171,8 @@ class Event(Record):
     schedule_id: str | None = None
     occurrence_start: Instant | None = None
     deleted_at: Instant | None = None
+    # Events this one overlaps by an accepted overlap (allow_conflict), kept on both sides.
+    overlaps: list[str] = Field(default_factory=list)
 
     @property
     def duration(self) -> int:

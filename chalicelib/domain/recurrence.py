@@ -11,10 +11,12 @@ from __future__ import annotations
 import calendar
 import heapq
 import re
+import time as time_module
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from math import gcd
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -67,6 +69,13 @@ _RRULE_KEYS = frozenset({"rrule", "exdates", "rdates"})
 _SIMPLE_KEYS = frozenset({"frequency", "interval", "days", "count", "until", "exdates", "rdates"})
 # Keys of the IANA database that name the host's setting rather than a zone.
 _NOT_ZONES = frozenset({"localtime", "posixrules"})
+
+# Instants end in the year 2999 (chalicelib.domain.time): no occurrence is listed at or after this.
+LAST_INSTANT = datetime(3000, 1, 1, tzinfo=UTC)
+# The most local times one expansion may generate, wherever they fall: a request's recurrence work is
+# bounded whatever the rule (a rule that needs more is refused with 422 at /recurrence).
+MAX_STEPS = 50_000
+MAX_CPU_SECONDS = 1.5
 
 # Whole periods a rule repeats by, for skipping ahead to a window without changing the rule.
 _PERIOD = {
@@ -125,7 +134,7 @@ class _Rule:
         """The dateutil rule over naive local times."""
         kwargs: dict[str, Any] = {name.lower(): values for name, values in self.ints.items()}
         if self.byday:
-            kwargs["byweekday"] = [weekday(wd, n or None) for n, wd in self.byday]
+            kwargs["byweekday"] = [weekday(wd, n or None) for n, wd in self._dateutil_byday()]
         return rrule(
             self.freq,
             dtstart=dtstart,
@@ -135,6 +144,46 @@ class _Rule:
             until=until,
             **kwargs,
         )
+
+    def _dateutil_byday(self) -> tuple[tuple[int, int], ...]:
+        """BYDAY as dateutil should read it.
+
+        RFC 5545 §3.3.10 makes each BYDAY value an alternative, so `FREQ=MONTHLY;BYDAY=1MO,TU` is the
+        first Monday *and* every Tuesday. dateutil intersects plain and numbered days instead (it then
+        finds nothing), so a plain day in a mixed list becomes every numbered instance of that day in
+        the period: 1..5 in a month (MONTHLY, or YEARLY with BYMONTH), 1..53 in a year.
+        """
+        numbered = [entry for entry in self.byday if entry[0]]
+        if not numbered or len(numbered) == len(self.byday):
+            return self.byday
+        most = 5 if self.freq == MONTHLY or "BYMONTH" in self.ints else 53
+        expanded = list(numbered)
+        for n, wd in self.byday:
+            if not n:
+                expanded += [(i, wd) for i in range(1, most + 1) if (i, wd) not in expanded]
+        return tuple(expanded)
+
+    def times(self, dtstart: datetime, count: int | None, until: datetime | None) -> Iterator[datetime]:
+        """The local times the RRULE itself generates from `dtstart` (at most `count`, none after `until`).
+
+        RFC 5545 applies BYSETPOS to whole periods; dateutil starts a WEEKLY rule's first week at DTSTART,
+        so a position would count from a partial week. Such a rule runs from the start of DTSTART's week
+        (WKST) and drops what falls before DTSTART, counting only what is left (RFC 5545 §3.3.10: "the
+        BYSETPOS rule part ... specifies ... within the set of recurrence instances" of each period).
+        """
+        start = dtstart
+        if self.freq == WEEKLY and "BYSETPOS" in self.ints:
+            start = dtstart - timedelta(days=(dtstart.weekday() - self.wkst) % 7)
+        produced = 0
+        # COUNT is applied here rather than by dateutil, which refuses COUNT together with UNTIL (the
+        # search bound is passed as UNTIL).
+        for local in self.build(start, None, until):
+            if local < dtstart:
+                continue
+            if count is not None and produced == count:
+                return
+            produced += 1
+            yield local
 
 
 def load_zone(name: str, pointer: str = "/timezone") -> ZoneInfo:
@@ -259,6 +308,7 @@ def expand(
             raise ValueError(f"{name} must be timezone-aware")
     if limit < 0:
         raise ValueError("limit must not be negative")
+    before = LAST_INSTANT if before is None else min(before, LAST_INSTANT)
     rule = _parse_rrule(rec.rrule, zone, "/recurrence/rrule")
     dtstart = to_local_naive(start, zone).replace(microsecond=0, fold=0)
     explicit = set(rec.rdates)
@@ -276,9 +326,11 @@ def expand(
         until_local = _add_clamped(_wall_clamped(rule.until, zone), _MAX_SHIFT)
     # Without COUNT nothing depends on the occurrences before `after`, so the rule may start later.
     rule_start = dtstart if count is not None or after is None else _skip_ahead(rule, dtstart, after, zone)
+    # dateutil searches without yielding while a rule matches nothing; a bound keeps that search short.
+    until_local = _search_bound(until_local, before, zone)
     rset = rruleset()
     if possible and count != 0:
-        rset.rrule(rule.build(rule_start, count, until_local))
+        rset.rrule(rule.times(rule_start, count, until_local))  # type: ignore[arg-type]
     for local in explicit:
         rset.rdate(local)
     for local in rec.exdates:
@@ -286,8 +338,8 @@ def expand(
     excluded = {u for u in (_to_utc(local, zone) for local in rec.exdates) if u is not None}
 
     found: list[datetime] = []
-    for instant in _instants(rset, zone, explicit, rule.until, excluded):
-        if before is not None and instant >= before:
+    for instant in _instants(_budgeted(rset), zone, explicit, rule.until, excluded):
+        if instant >= before:
             return found, False
         if after is not None and instant < after:
             continue
@@ -295,6 +347,32 @@ def expand(
             return found, True
         found.append(instant)
     return found, False
+
+
+def _budgeted(local_times: Iterable[datetime], steps: int = MAX_STEPS) -> Iterator[datetime]:
+    """The local times, refusing (422 at /recurrence) once more than `steps` were generated, or once the
+    expansion has used MAX_CPU_SECONDS of this thread's CPU.
+
+    Steps bound what a rule yields; the CPU budget bounds what dateutil does between two yields, which
+    for some rules is large (a BYSETPOS list over a year of candidate days and times is sorted for
+    every period). It is a resource guard, not a clock: no answer ever depends on the time of day.
+    """
+    began = time_module.thread_time()
+    for taken, local in enumerate(local_times):
+        if taken == steps or (taken % 64 == 0 and time_module.thread_time() - began > MAX_CPU_SECONDS):
+            raise ValidationFailed.one(
+                "/recurrence",
+                "needs too much work to expand (more than "
+                f"{steps} steps or {MAX_CPU_SECONDS:g} s); use a simpler rule or a narrower window",
+            )
+        yield local
+
+
+def _search_bound(until_local: datetime | None, before: datetime, zone: ZoneInfo) -> datetime:
+    """The last local time worth generating: UNTIL, or just past `before` (RRULE wall times lag UTC by at
+    most _MAX_SHIFT), whichever is first."""
+    bound = _add_clamped(_wall_clamped(before, zone), _MAX_SHIFT)
+    return bound if until_local is None else min(until_local, bound)
 
 
 def _instants(
@@ -337,8 +415,7 @@ def _instants(
 def _skip_ahead(rule: _Rule, dtstart: datetime, after: datetime, zone: ZoneInfo) -> datetime:
     """A later DTSTART, whole periods on, that yields the same occurrences from `after` onwards."""
     period = _PERIOD.get(rule.freq)
-    # dateutil applies BYSETPOS to a partial first week, so a moved weekly start could change it.
-    if period is None or (rule.freq == WEEKLY and "BYSETPOS" in rule.ints):
+    if period is None:
         return dtstart
     try:
         target = to_local_naive(after, zone) - _MAX_SHIFT
@@ -352,12 +429,12 @@ def _skip_ahead(rule: _Rule, dtstart: datetime, after: datetime, zone: ZoneInfo)
 
 def _at_start(rule: _Rule, dtstart: datetime) -> list[datetime] | None:
     """`[dtstart]` if the rule itself produces DTSTART, `[]` if not, None if it can never produce anything."""
-    if _never_matches(rule, dtstart):
+    if _never_matches(rule, dtstart) or _out_of_phase(rule, dtstart):
         return None
     try:
         # dateutil refuses rules that this start's phase empties (BYHOUR=1 every 2 hours from
         # 00:00): when built, or on its first step (every 120 minutes), so run up to one step.
-        return list(rule.build(dtstart, None, dtstart))
+        return list(rule.times(dtstart, None, dtstart))
     except ValueError:
         return None
 
@@ -401,6 +478,40 @@ def _never_matches(rule: _Rule, dtstart: datetime | None) -> bool:
             size *= len(rule.ints.get(name, ())) or 1
         return min(abs(pos) for pos in setpos) > size
     return False
+
+
+_MINUTES = {DAILY: 24 * 60, HOURLY: 60, MINUTELY: 1}
+_WEEK_MINUTES = 7 * 24 * 60
+
+
+def _out_of_phase(rule: _Rule, dtstart: datetime) -> bool:
+    """True when the rule's steps from DTSTART never land on a day (and hour, minute) its filters allow.
+
+    `FREQ=DAILY;INTERVAL=7;BYDAY=MO` from a Tuesday only ever visits Tuesdays; dateutil would step to
+    the year 9999 looking for a Monday. Steps of whole minutes revisit the same weekday and time of day
+    after at most one week's worth of distinct positions, so walking those positions decides it.
+    """
+    if rule.freq not in _MINUTES:
+        return False
+    weekdays = {wd for _, wd in rule.byday}
+    # Finer parts expand inside each step (a DAILY step's BYHOUR); only coarser ones filter the steps.
+    hours = set(rule.ints.get("BYHOUR", ())) if rule.freq in (HOURLY, MINUTELY) else set()
+    minutes = set(rule.ints.get("BYMINUTE", ())) if rule.freq == MINUTELY else set()
+    if not (weekdays or hours or minutes):
+        return False
+    step = _MINUTES[rule.freq] * rule.interval
+    position = dtstart.weekday() * 24 * 60 + dtstart.hour * 60 + dtstart.minute
+    for _ in range(_WEEK_MINUTES // gcd(step, _WEEK_MINUTES)):
+        day, minute_of_day = divmod(position, 24 * 60)
+        hour, minute = divmod(minute_of_day, 60)
+        if (
+            (not weekdays or day in weekdays)
+            and (not hours or hour in hours)
+            and (not minutes or minute in minutes)
+        ):
+            return False
+        position = (position + step) % _WEEK_MINUTES
+    return True
 
 
 @lru_cache(maxsize=1)
@@ -504,6 +615,13 @@ def _parse_rrule(value: Any, zone: ZoneInfo, pointer: str) -> _Rule:
         raise fail("BYWEEKNO needs FREQ=YEARLY")
     if "BYYEARDAY" in ints and freq in (DAILY, WEEKLY, MONTHLY):
         raise fail("BYYEARDAY cannot be used with FREQ=DAILY, WEEKLY or MONTHLY")
+    # Hour- and minute-steps that skip whole days by a day-of-month or day-of-year filter make dateutil walk
+    # every skipped day in slow steps (seconds per decade); such rules are written with FREQ=DAILY and
+    # BYHOUR/BYMINUTE instead, which onair expands quickly.
+    if freq in (HOURLY, MINUTELY) and ("BYMONTHDAY" in ints or "BYYEARDAY" in ints):
+        raise fail(
+            "FREQ=HOURLY and FREQ=MINUTELY cannot use BYMONTHDAY or BYYEARDAY; use FREQ=DAILY with BYHOUR"
+        )
     if "BYMONTHDAY" in ints and freq == WEEKLY:
         raise fail("BYMONTHDAY cannot be used with FREQ=WEEKLY")
     if "BYSETPOS" in ints and not (byday or len(ints) > 1):
@@ -614,6 +732,14 @@ def _to_utc(local: datetime, zone: ZoneInfo) -> datetime | None:
         return local.replace(tzinfo=zone, fold=0).astimezone(UTC)
     except OverflowError:  # within hours of year 1 or 9999
         return None
+
+
+def to_utc(local: datetime, zone: ZoneInfo, pointer: str = "/start") -> datetime:
+    """A local wall time as the UTC instant the DST policy gives it; 422 at `pointer` if out of range."""
+    instant = _to_utc(local, zone)
+    if instant is None:
+        raise ValidationFailed.one(pointer, "is out of range")
+    return instant
 
 
 def _to_utc_or_fail(local: datetime, zone: ZoneInfo) -> datetime:

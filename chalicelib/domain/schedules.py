@@ -7,19 +7,23 @@ per occurrence: `skipped` (like EXDATE) or `overrides` (a detached, modified occ
 from __future__ import annotations
 
 import hashlib
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import Field
 
+from chalicelib.domain.conflicts import Booking
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.ids import b32
 from chalicelib.domain.inputs import TEMPLATE_FIELDS, ScheduleIn
 from chalicelib.domain.models import Model, Record
 from chalicelib.domain.recurrence import Recurrence, expand, load_zone, parse_local_datetime, parse_recurrence
-from chalicelib.domain.time import Instant, format_instant, parse_instant
+from chalicelib.domain.time import LATEST, Instant, format_instant, parse_instant
 
 
 class OccurrenceException(Model):
@@ -53,25 +57,35 @@ class Schedule(Record):
     series_end: Instant | None = None
     conflicting_schedule_ids: list[str] = Field(default_factory=list)
     blocked_schedule_ids: list[str] = Field(default_factory=list)
-    # Kept outside the document (written by the materialiser): how far events exist.
+    # Kept outside the document (written by the materialiser): how far events exist, and why the last
+    # attempt to materialise failed ({"reason", "at"}; None once it works again).
     materialised_until: Instant | None = None
+    failure: dict[str, str] | None = None
 
     def local_start(self) -> datetime:
         return datetime.fromisoformat(self.start)
 
     def rule(self) -> Recurrence:
-        """The parsed recurrence (stored already validated)."""
-        return parse_recurrence(self.recurrence, load_zone(self.timezone))
+        """The parsed recurrence (stored already validated; parsed once per process and rule)."""
+        return _parsed_rule(json.dumps(self.recurrence, sort_keys=True), self.timezone)
 
     def template(self) -> dict[str, Any]:
         """The fields copied to every materialised event."""
         return {name: getattr(self, name) for name in TEMPLATE_FIELDS}
 
     def status(self, next_occurrence: datetime | None) -> str:
-        """`paused` when inactive, `ended` when nothing is left to run, else `active`."""
+        """`paused` when inactive, `ended` when nothing is left to run, `failing` when the materialiser
+        cannot make its events (see `failure`), else `active`."""
         if not self.active:
             return "paused"
-        return "active" if next_occurrence is not None else "ended"
+        if next_occurrence is None:
+            return "ended"
+        return "failing" if self.failure is not None else "active"
+
+
+@lru_cache(maxsize=512)
+def _parsed_rule(recurrence: str, timezone: str) -> Recurrence:
+    return parse_recurrence(json.loads(recurrence), load_zone(timezone))
 
 
 @dataclass(frozen=True)
@@ -121,6 +135,8 @@ def occurrences(
         if exception is not None and exception.skipped:
             continue
         start, end = occ, occ + timedelta(seconds=schedule.duration)
+        if end > LATEST:
+            break  # instants end with the year 2999: so do series
         if exception is not None and exception.overrides:
             start, end = override_times(start, end, exception.overrides)
         found.append(
@@ -133,6 +149,41 @@ def occurrences(
             )
         )
     return found, truncated
+
+
+def merge_windows(
+    windows: Iterable[tuple[datetime, datetime]], gap: timedelta = timedelta(days=1)
+) -> list[tuple[datetime, datetime]]:
+    """Half-open windows sorted and merged where they overlap or lie closer than `gap`."""
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(windows):
+        if merged and start <= merged[-1][1] + gap:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def pending_bookings(schedule: Schedule, windows: Iterable[tuple[datetime, datetime]]) -> list[Booking]:
+    """The schedule's occurrences that are bookings but not events yet, overlapping any of `windows`.
+
+    Not events yet: the original start is at or after `materialised_until`, and the occurrence is not
+    individually modified (a modified occurrence always has its event). Nearby windows are expanded
+    together, so the cost follows the windows, never the distance from the series' start.
+    """
+    length = timedelta(seconds=schedule.duration)
+    floor = schedule.materialised_until
+    found: dict[str, Booking] = {}
+    for start, end in merge_windows(windows):
+        after = start - length if floor is None else max(start - length, floor)
+        if after >= end:
+            continue
+        for occ in occurrences(schedule, after=after, before=end)[0]:
+            if not occ.modified and occ.end > start:
+                found[occ.event_id] = Booking(
+                    occ.event_id, occ.start, occ.end, schedule.title, schedule.id, occ.occurrence_start, False
+                )
+    return list(found.values())
 
 
 def override_times(start: datetime, end: datetime, overrides: dict[str, Any]) -> tuple[datetime, datetime]:
@@ -171,6 +222,17 @@ def generated_before(schedule: Schedule, at: datetime) -> int:
     plain = Recurrence(rule.rrule, (), (), rule.start_is_occurrence)
     starts, _ = expand(schedule.local_start(), zone, plain, before=at, limit=100_000)
     return len(starts)
+
+
+def first_instant(schedule: Schedule) -> datetime:
+    """DTSTART as a UTC instant (fold=0: an ambiguous local time means its first instance)."""
+    return schedule.local_start().replace(tzinfo=load_zone(schedule.timezone)).astimezone(UTC)
+
+
+def is_bounded(schedule: Schedule) -> bool:
+    """Whether the series ends (COUNT, UNTIL, or a split that ended it): all its occurrences are known."""
+    text = schedule.rule().rrule
+    return schedule.series_end is not None or ";COUNT=" in f";{text}" or ";UNTIL=" in f";{text}"
 
 
 def require_future(start: datetime, now: datetime, pointer: str = "/start") -> None:

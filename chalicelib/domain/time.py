@@ -10,6 +10,8 @@ from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 _MIN = datetime(1970, 1, 1, tzinfo=UTC)
 # Far enough for any booking, near enough that adding durations and query bounds cannot overflow.
 _MAX = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
+LATEST = _MAX
+"""The last instant onair stores or answers: every booking ends by then."""
 
 
 def parse_instant(value: Any) -> datetime:
@@ -41,10 +43,24 @@ def parse_instant(value: Any) -> datetime:
         raise ValueError("must be an RFC 3339 date-time with an offset, or integer epoch seconds")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise ValueError("needs a UTC offset or Z")
-    parsed = parsed.astimezone(UTC).replace(microsecond=0)
+    try:
+        parsed = parsed.astimezone(UTC).replace(microsecond=0)
+    except OverflowError:  # 9999-12-31T23:00-14:00 is in the year 10000
+        raise ValueError("must be between 1970 and 2999") from None
     if not _MIN <= parsed <= _MAX:
         raise ValueError("must be between 1970 and 2999")
     return parsed
+
+
+def has_offset(text: str) -> bool:
+    """Whether a date-time string says where it is (`Z` or an offset), rather than being local time."""
+    stripped = text.strip()
+    if stripped[-1:] in "Zz":
+        return True
+    try:
+        return datetime.fromisoformat(stripped).tzinfo is not None
+    except ValueError:
+        return True  # not a local date-time either: parse_instant will say what is wrong with it
 
 
 def format_instant(value: datetime) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+import random
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from chalicelib.domain.errors import FieldError, PreconditionFailed, ValidationFailed
+from chalicelib.domain.errors import Conflict, FieldError, PreconditionFailed, StaleWrite, ValidationFailed
 from chalicelib.domain.models import Record
 from chalicelib.domain.patching import json_patch, merge_patch, touched_fields
 
@@ -21,6 +24,7 @@ READ_ONLY = frozenset(
         "schedule_id",
         "occurrence_start",
         "deleted_at",
+        "overlaps",
         "max_event_seconds",
         "booking_version",
         "prefix",
@@ -58,3 +62,25 @@ def patched(view: dict[str, Any], document: Any, kind: str) -> dict[str, Any]:
     if not isinstance(result, dict):
         raise ValidationFailed.one("", "the patched document must be a JSON object")
     return result
+
+
+T = TypeVar("T")
+WRITE_ATTEMPTS = 5
+
+
+def optimistic(if_match: str | None, attempt: Callable[[], T], noun: str = "record") -> T:
+    """Run `attempt` (read, check `If-Match`, write) until its optimistic write lands.
+
+    A write lost to another writer inside the service (the lifecycle's own run, another client's
+    change) is tried again from a fresh read: that race is not the client's problem. Only a client
+    that pinned a version with `If-Match` is told (412), since its precondition no longer holds.
+    """
+    for n in range(WRITE_ATTEMPTS):
+        if n:
+            time.sleep(random.uniform(0, 0.005 * 2**n))
+        try:
+            return attempt()
+        except StaleWrite:
+            if if_match is not None:
+                raise PreconditionFailed(f"The {noun} changed since the ETag you sent.") from None
+    raise Conflict(f"The {noun} kept changing while this request ran; retry.")

@@ -1,57 +1,62 @@
-"""Recurring series: create, edit (all / this occurrence / this and following), delete, preview, materialise.
+"""Recurring series, the use cases: create, edit (all / this occurrence / this and following), skip,
+delete, list occurrences and preview.
 
-Events for occurrences within the horizon are kept in step with the series by one function,
-`reconcile`, used by creation, series edits and the scheduled materialiser alike.
+A series books every one of its occurrences the moment it is written, so each write that changes what
+it books is checked against the channel (`chalicelib.services.series_check`) and written with the
+channel's booking version (race-free with events and other series). Events for the occurrences within
+the horizon are made by the materialiser (`chalicelib.services.materialiser`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
+import random
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.adapters.events import EventStore
 from chalicelib.adapters.schedules import ScheduleStore
 from chalicelib.domain.conflicts import Booking, ConflictRef, Slot
 from chalicelib.domain.errors import (
-    AlreadyExists,
     BookingConflict,
+    BookingRaced,
+    Conflict,
     NotFound,
-    PreconditionFailed,
-    StaleWrite,
     ValidationFailed,
 )
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.inputs import ScheduleIn
-from chalicelib.domain.models import Channel, Event, EventState, Principal
-from chalicelib.domain.queries import EventQuery
-from chalicelib.domain.recurrence import expand, load_zone, parse_local_datetime, parse_recurrence
+from chalicelib.domain.messages import Actor, EventChanged, OverlapAccepted, ScheduleChanged, schedule_json
+from chalicelib.domain.models import Channel, Principal, Source
+from chalicelib.domain.recurrence import expand, load_zone, parse_local_datetime, parse_recurrence, to_utc
 from chalicelib.domain.schedules import (
     Occurrence,
     OccurrenceException,
     Schedule,
     count_of,
-    event_id_for,
+    first_instant,
     generated_before,
     normalise,
     occurrences,
     require_future,
     with_count,
 )
-from chalicelib.domain.time import format_instant, parse_instant
+from chalicelib.domain.time import LATEST, format_instant, has_offset, parse_instant
 from chalicelib.domain.validation import validate
-from chalicelib.services.common import check_if_match, patched
-from chalicelib.services.conflicts import suggestion_json
+from chalicelib.services.booking import MAX_BOOKING_ATTEMPTS, Booker
+from chalicelib.services.bookings import ChannelBookings, suggestion_json
+from chalicelib.services.common import check_if_match, optimistic, patched
 from chalicelib.services.events import EventService, writable_view
+from chalicelib.services.materialiser import INLINE_BATCH, Materialiser, occurrence_event
+from chalicelib.services.messagebus import MessageBus
+from chalicelib.services.series_check import SeriesCheck, SeriesConflicts
 
 log = logging.getLogger("onair.schedules")
 # Changing any of these moves the series' bookings, so its occurrences are checked again.
 BOOKING_FIELDS = frozenset({"channel_id", "start", "timezone", "duration", "recurrence", "active"})
-Publish = Callable[[str, dict[str, Any]], None]
 WRITABLE = tuple(name for name in ScheduleIn.model_fields if name != "allow_conflict")
-# Materialised events whose start moved this far from their occurrence are looked up one by one.
-NEARBY = timedelta(days=1)
 
 
 def schedule_view(schedule: Schedule) -> dict[str, Any]:
@@ -59,31 +64,43 @@ def schedule_view(schedule: Schedule) -> dict[str, Any]:
     return schedule.model_dump(mode="json", include=set(WRITABLE))
 
 
-def summaries(conflicts: list[ConflictRef], occurrence_count: int, own_id: str) -> dict[str, list[str]]:
-    """`conflicting_schedule_ids`: series overlapping any occurrence; `blocked_schedule_ids`: series whose
-    bookings wholly contain every occurrence."""
-    conflicting = sorted({c.schedule_id for c in conflicts if c.schedule_id and c.schedule_id != own_id})
-    blocked_at: dict[str, set[datetime]] = {}
-    for c in conflicts:
-        if c.schedule_id and c.kind == "blocked" and c.occurrence_start is not None:
-            blocked_at.setdefault(c.schedule_id, set()).add(c.occurrence_start)
-    blocked = sorted(s for s, at in blocked_at.items() if len(at) == occurrence_count and s != own_id)
-    return {"conflicting_schedule_ids": conflicting, "blocked_schedule_ids": blocked}
-
-
-def first_instant(schedule: Schedule) -> datetime:
-    """DTSTART as a UTC instant (fold=0: an ambiguous local time means its first instance)."""
-    return schedule.local_start().replace(tzinfo=load_zone(schedule.timezone)).astimezone(UTC)
+def preview_occurrences(body: Any, zone_name: str | None) -> tuple[list[dict[str, Any]], bool]:
+    """A preview's occurrences (`start`, `end`) in `zone_name` (UTC when None), and whether `limit` cut it."""
+    zone = load_zone(zone_name or "UTC")
+    start = parse_local_datetime(body.start, zone, "/start")
+    starts, truncated = expand(
+        start,
+        zone,
+        parse_recurrence(body.recurrence, zone),
+        after=body.from_,
+        before=body.to,
+        limit=body.limit,
+    )
+    length = timedelta(seconds=body.duration)
+    # Instants end with the year 2999: an occurrence that would end later is not one.
+    return [{"start": s, "end": s + length} for s in starts if s + length <= LATEST], truncated
 
 
 class ScheduleService:
     def __init__(
-        self, store: ScheduleStore, events: EventService, publish: Publish, horizon: timedelta
+        self,
+        store: ScheduleStore,
+        event_store: EventStore,
+        booker: Booker,
+        bookings: ChannelBookings,
+        events: EventService,
+        series: SeriesConflicts,
+        materialiser: Materialiser,
+        bus: MessageBus,
     ) -> None:
         self.store = store
+        self.event_store = event_store
+        self.booker = booker
+        self.bookings = bookings
         self.events = events
-        self.publish = publish
-        self.horizon = horizon
+        self.series = series
+        self.materialiser = materialiser
+        self.bus = bus
 
     # -- reads ----------------------------------------------------------------------------------------
 
@@ -93,7 +110,12 @@ class ScheduleService:
             raise NotFound(f"No schedule {schedule_id}.")
         return schedule
 
-    def list(self, principal: Principal, limit: int, cursor: str | None) -> tuple[list[Schedule], str | None]:
+    def list(
+        self, principal: Principal, limit: int, cursor: str | None, channel_id: str | None = None
+    ) -> tuple[list[Schedule], str | None]:
+        """One page of the tenant's schedules, or of one channel's."""
+        if channel_id is not None:
+            return self.store.list_for_channel(principal.tenant_id, channel_id, limit, cursor)
         return self.store.list(principal.tenant_id, limit, cursor)
 
     def continuing_on(self, channel: Channel, now: datetime) -> list[str]:
@@ -103,6 +125,22 @@ class ScheduleService:
             for schedule in self.store.for_channel(channel.tenant_id, channel.id)
             if self.next_occurrence(schedule, now) is not None
         ]
+
+    def using_source(self, source: Source, now: datetime, at_most: int = 20) -> list[str]:
+        """Ids of the tenant's series that name `source` and still have an occurrence ahead (the first few).
+
+        Reads the tenant's series page by page (a source is deleted rarely; no index is kept).
+        """
+        found: list[str] = []
+        cursor = None
+        while len(found) < at_most:
+            page, cursor = self.store.list(source.tenant_id, 200, cursor)
+            found += [
+                s.id for s in page if source.id in s.source_ids and self.next_occurrence(s, now) is not None
+            ]
+            if cursor is None:
+                break
+        return found[:at_most]
 
     def next_occurrence(self, schedule: Schedule, now: datetime) -> datetime | None:
         """The next occurrence's (possibly overridden) start at or after `now`."""
@@ -117,11 +155,13 @@ class ScheduleService:
         found, truncated = occurrences(schedule, after=start, before=end, limit=limit)
         if not found:
             return [], truncated
-        events = self._events_near(schedule, start, found[-1].occurrence_start + timedelta(seconds=1))
+        events = self.materialiser.events_near(
+            schedule, start, found[-1].occurrence_start + timedelta(seconds=1), margin=timedelta(days=1)
+        )
         items = []
         for occ in found:
             event = events.get(occ.event_id) or (
-                self.events.store.get(schedule.tenant_id, occ.event_id) if occ.modified else None
+                self.event_store.get(schedule.tenant_id, occ.event_id) if occ.modified else None
             )
             items.append(
                 {
@@ -136,31 +176,25 @@ class ScheduleService:
         return items, truncated
 
     def preview(self, principal: Principal, body: Any) -> tuple[list[dict[str, Any]], bool]:
-        """Expand a rule without side effects; `start` may be past."""
-        zone_name = body.timezone
-        if zone_name is None and body.channel_id:
-            zone_name = self.events.channel(principal.tenant_id, body.channel_id).timezone
-        zone = load_zone(zone_name or "UTC")
-        start = parse_local_datetime(body.start, zone, "/start")
-        starts, truncated = expand(
-            start,
-            zone,
-            parse_recurrence(body.recurrence, zone),
-            after=body.from_,
-            before=body.to,
-            limit=body.limit,
-        )
-        length = timedelta(seconds=body.duration)
-        items = [{"start": s, "end": s + length} for s in starts]
-        if body.channel_id:
-            self.preview_conflicts(principal, body.channel_id, items)
+        """Expand a rule without side effects; `start` may be past. With a channel, each occurrence
+        lists what it would overlap there (events and other series' occurrences)."""
+        channel = self.booker.channel(principal.tenant_id, body.channel_id) if body.channel_id else None
+        items, truncated = preview_occurrences(body, body.timezone or (channel.timezone if channel else None))
+        if channel is not None:
+            slots = [Slot(i["start"], i["end"], i["start"]) for i in items]
+            by_occurrence: dict[datetime, list[dict[str, Any]]] = {}
+            for ref in self.bookings.check(channel, slots):
+                by_occurrence.setdefault(ref.occurrence_start, []).append(ref.to_json())
+            for item in items:
+                item["conflicts"] = by_occurrence.get(item["start"], [])
         return items, truncated
 
     # -- writes ---------------------------------------------------------------------------------------
 
     def create(self, principal: Principal, body: ScheduleIn, now: datetime) -> Schedule:
-        """A new series; its first horizon of events is materialised at once."""
-        channel = self.events.channel(principal.tenant_id, body.channel_id)
+        """A new series: checked against every booking on its channel, then its first horizon of events
+        is materialised."""
+        channel = self.booker.channel(principal.tenant_id, body.channel_id)
         schedule = Schedule(
             id=new_id("sch", now),
             tenant_id=principal.tenant_id,
@@ -171,11 +205,17 @@ class ScheduleService:
         require_future(first_instant(schedule), now)
         if not occurrences(schedule, after=None, before=None, limit=1)[0]:
             raise ValidationFailed.one("/recurrence", "produces no occurrences")
-        schedule = self.check_series(schedule, channel, now, body.allow_conflict)
-        self.store.create(schedule)
-        self._sync_partners(schedule, set())
-        self.materialise(schedule, now)
-        self.publish("Schedule Created", {"tenant_id": schedule.tenant_id, "id": schedule.id})
+
+        def write(checked: Schedule, version: int) -> None:
+            self.store.create(checked, version)
+
+        actor = Actor.of(principal)
+        schedule = self._book(schedule, None, channel, now, body.allow_conflict, write, actor)
+        self.series.sync_partners(schedule, set())
+        self.bus.publish(
+            ScheduleChanged(schedule.tenant_id, schedule.id, "created", actor, after=schedule_json(schedule))
+        )
+        self.materialiser.materialise(schedule, now, INLINE_BATCH, actor)
         return schedule
 
     def patch(
@@ -188,11 +228,13 @@ class ScheduleService:
         now: datetime,
     ) -> Schedule:
         """Change every future occurrence that was not individually modified or skipped."""
-        for _ in range(3):
+        actor = Actor.of(principal)
+
+        def attempt() -> tuple[Schedule, Schedule, list[str]]:
             current = self.get(principal, schedule_id)
             check_if_match(if_match, current)
             body = validate(ScheduleIn, patched(schedule_view(current), document, kind))
-            channel = self.events.channel(principal.tenant_id, body.channel_id)
+            channel = self.booker.channel(principal.tenant_id, body.channel_id)
             fields = normalise(body, channel.timezone)
             updated = Schedule.model_validate(
                 {**current.model_dump(), **fields, "updated_at": now, "version": current.version + 1}
@@ -203,54 +245,83 @@ class ScheduleService:
                 n for n in fields if schedule_view(current).get(n) != schedule_view(updated).get(n)
             )
             if not changes:
-                return current
+                return current, current, []
             if set(changes) & BOOKING_FIELDS:
-                updated = self.check_series(updated, channel, now, body.allow_conflict)
-            try:
+
+                def write(checked: Schedule, version: int) -> None:
+                    self.store.replace(checked, current.version, version, previous=current)
+
+                updated = self._book(updated, current, channel, now, body.allow_conflict, write, actor)
+            else:
                 self.store.replace(updated, current.version)
-            except StaleWrite:
-                if if_match is not None:
-                    raise PreconditionFailed("The schedule changed since the ETag you sent.") from None
-                continue
-            self._sync_partners(updated, set(current.conflicting_schedule_ids))
-            self.reconcile(updated, now, updated.materialised_until or now, now)
-            self._track(updated, updated.materialised_until or now)
-            self.publish(
-                "Schedule Updated", {"tenant_id": updated.tenant_id, "id": updated.id, "changes": changes}
+            return current, updated, changes
+
+        current, updated, changes = optimistic(if_match, attempt, "schedule")
+        if not changes:
+            return current
+        self.series.sync_partners(updated, set(current.conflicting_schedule_ids))
+        self.bus.publish(
+            ScheduleChanged(
+                updated.tenant_id,
+                updated.id,
+                "updated",
+                actor,
+                before=schedule_json(current),
+                after=schedule_json(updated),
             )
-            return updated
-        raise StaleWrite()
+        )
+        self.materialiser.reconcile(updated, now, updated.materialised_until or now, now, actor)
+        self.materialiser.track(updated, updated.materialised_until or now)
+        return updated
 
     def delete(self, principal: Principal, schedule_id: str, if_match: str | None, now: datetime) -> None:
         """Remove the series and cancel its future events; past ones are kept."""
-        schedule = self.get(principal, schedule_id)
-        check_if_match(if_match, schedule)
-        try:
-            self.store.delete(schedule.tenant_id, schedule.id, schedule.version)
-        except StaleWrite:
-            raise PreconditionFailed("The schedule changed while it was being deleted; retry.") from None
-        for event in self._future_events(schedule, now):
-            self._cancel(event, now)
+
+        def attempt() -> Schedule:
+            schedule = self.get(principal, schedule_id)
+            check_if_match(if_match, schedule)
+            self.store.remove(schedule)
+            return schedule
+
+        schedule = optimistic(if_match, attempt, "schedule")
+        actor = Actor.of(principal)
+        self.bus.publish(
+            ScheduleChanged(schedule.tenant_id, schedule.id, "deleted", actor, before=schedule_json(schedule))
+        )
+        for event in self.materialiser.future_events(schedule, now):
+            self.materialiser.cancel(event, actor, "its series was deleted")
         for other in schedule.conflicting_schedule_ids:  # a deleted series overlaps nothing any more
-            self._set_conflict(schedule.tenant_id, other, schedule.id, False)
-        self.publish("Schedule Deleted", {"tenant_id": schedule.tenant_id, "id": schedule.id})
+            self.series.set_conflict(schedule.tenant_id, other, schedule.id, False)
 
     def patch_occurrence(
         self, principal: Principal, schedule_id: str, occurrence: str, document: Any, kind: str, now: datetime
     ) -> dict[str, Any]:
         """Detach one occurrence with changes; the series keeps it as a modified exception."""
+        actor = Actor.of(principal)
         schedule, occ = self._occurrence(principal, schedule_id, occurrence)
-        event = self._ensure_event(schedule, occ, now)
+        event = self.materialiser.ensure_event(schedule, occ, now, actor)
         event = self.events.patch(principal, event.id, document, kind, None, now)
-        base = writable_view(self._occurrence_event(schedule, occ, now))
+        base = writable_view(occurrence_event(schedule, occ, now))
         overrides = {k: v for k, v in writable_view(event).items() if base.get(k) != v}
-        self._set_exception(
+        before, after = self._set_exception(
             principal,
             schedule.id,
             occ.occurrence_start,
             OccurrenceException(overrides=overrides, event_id=event.id),
             now,
         )
+        if before.exceptions != after.exceptions:
+            self.bus.publish(
+                ScheduleChanged(
+                    after.tenant_id,
+                    after.id,
+                    "occurrence_modified",
+                    actor,
+                    before=schedule_json(before),
+                    after=schedule_json(after),
+                    detail={"occurrence_start": format_instant(occ.occurrence_start), "event_id": event.id},
+                )
+            )
         return {
             "occurrence_start": format_instant(occ.occurrence_start),
             "start": format_instant(event.start),
@@ -261,363 +332,217 @@ class ScheduleService:
         }
 
     def skip_occurrence(self, principal: Principal, schedule_id: str, occurrence: str, now: datetime) -> None:
-        """Skip one occurrence (like EXDATE); its event, if any, is cancelled."""
+        """Skip one occurrence (like EXDATE); its event, if any, is cancelled. Skipping again is a no-op."""
+        schedule = self.get(principal, schedule_id)
+        instant = self._instant(occurrence, schedule, "/path/occurrence_start")
+        existing = schedule.exceptions.get(format_instant(instant))
+        if existing is not None and existing.skipped:
+            return
         schedule, occ = self._occurrence(principal, schedule_id, occurrence)
-        self._set_exception(
+        before, after = self._set_exception(
             principal, schedule.id, occ.occurrence_start, OccurrenceException(skipped=True), now
         )
-        event = self.events.store.get(schedule.tenant_id, occ.event_id)
+        actor = Actor.of(principal)
+        self.bus.publish(
+            ScheduleChanged(
+                after.tenant_id,
+                after.id,
+                "occurrence_skipped",
+                actor,
+                before=schedule_json(before),
+                after=schedule_json(after),
+                detail={"occurrence_start": format_instant(occ.occurrence_start)},
+            )
+        )
+        event = self.event_store.get(schedule.tenant_id, occ.event_id)
         if event is not None:
-            self._cancel(event, now)
+            self.materialiser.cancel(event, actor, "the occurrence was skipped")
 
     def split(
-        self, principal: Principal, schedule_id: str, at_text: Any, changes: Any, now: datetime
+        self,
+        principal: Principal,
+        schedule_id: str,
+        at_text: Any,
+        changes: Any,
+        now: datetime,
+        allow_conflict: bool = False,
     ) -> Schedule:
         """This and following: the series ends before `at`; a new one with `changes` takes over from `at`."""
-        schedule, occ = self._occurrence(principal, schedule_id, at_text, pointer="/at")
-        at = occ.occurrence_start
-        if at <= now:
-            raise ValidationFailed.one("/at", "must be a future occurrence")
-        if changes is not None and not isinstance(changes, dict):
-            raise ValidationFailed.one("/changes", "must be an object")
-        view = schedule_view(schedule)
-        view["start"] = at.astimezone(load_zone(schedule.timezone)).replace(tzinfo=None).isoformat()
-        count = count_of(schedule)
-        if count is not None:
-            view["recurrence"] = with_count(view["recurrence"], count - generated_before(schedule, at))
-        try:
-            body = validate(ScheduleIn, patched(view, changes or {}, "merge"))
-            channel = self.events.channel(principal.tenant_id, body.channel_id)
-            fields = normalise(body, channel.timezone)
-        except ValidationFailed as exc:  # point into `changes`, where the client wrote it
-            raise ValidationFailed([type(e)(f"/changes{e.pointer}", e.detail) for e in exc.errors]) from None
-        successor = Schedule(
-            id=new_id("sch", now), tenant_id=schedule.tenant_id, created_at=now, updated_at=now, **fields
+        actor = Actor.of(principal)
+
+        def attempt() -> tuple[Schedule, Schedule, Schedule, dict[str, OccurrenceException], datetime]:
+            schedule, occ = self._occurrence(principal, schedule_id, at_text, pointer="/at")
+            at = occ.occurrence_start
+            if at <= now:
+                raise ValidationFailed.one("/at", "must be a future occurrence")
+            if changes is not None and not isinstance(changes, dict):
+                raise ValidationFailed.one("/changes", "must be an object")
+            view = schedule_view(schedule)
+            view["start"] = at.astimezone(load_zone(schedule.timezone)).replace(tzinfo=None).isoformat()
+            count = count_of(schedule)
+            if count is not None:
+                view["recurrence"] = with_count(view["recurrence"], count - generated_before(schedule, at))
+            try:
+                body = validate(ScheduleIn, patched(view, changes or {}, "merge"))
+                channel = self.booker.channel(principal.tenant_id, body.channel_id)
+                fields = normalise(body, channel.timezone)
+            except ValidationFailed as exc:  # point into `changes`, where the client wrote it
+                raise ValidationFailed(
+                    [type(e)(f"/changes{e.pointer}", e.detail) for e in exc.errors]
+                ) from None
+            successor = Schedule(
+                id=new_id("sch", now), tenant_id=schedule.tenant_id, created_at=now, updated_at=now, **fields
+            )
+            moved = {key: exc for key, exc in schedule.exceptions.items() if parse_instant(key) >= at}
+            successor = successor.model_copy(update={"exceptions": moved})
+            require_future(first_instant(successor), now, "/changes/start")
+            ended = schedule.model_copy(
+                update={
+                    "series_end": at,
+                    "updated_at": now,
+                    "version": schedule.version + 1,
+                    "exceptions": {k: v for k, v in schedule.exceptions.items() if k not in moved},
+                }
+            )
+
+            def replaced(booking: Booking) -> bool:  # the old series' own later occurrences give way
+                return booking.schedule_id == schedule.id and booking.start >= at
+
+            def write(checked: Schedule, version: int) -> None:
+                self.store.split(ended, schedule.version, checked, version)
+
+            successor = self._book(
+                successor, None, channel, now, allow_conflict or body.allow_conflict, write, actor, replaced
+            )
+            return schedule, ended, successor, moved, at
+
+        schedule, ended, successor, moved, at = optimistic(None, attempt, "schedule")
+        self.bus.publish(
+            ScheduleChanged(
+                schedule.tenant_id,
+                schedule.id,
+                "split",
+                actor,
+                before=schedule_json(schedule),
+                after=schedule_json(ended),
+                detail={"successor_id": successor.id, "at": format_instant(at)},
+            )
         )
-        moved = {key: exc for key, exc in schedule.exceptions.items() if parse_instant(key) >= at}
-        successor = successor.model_copy(update={"exceptions": moved})
-        require_future(first_instant(successor), now, "/changes/start")
-        successor = self.check_series(
-            successor,
-            channel,
-            now,
-            body.allow_conflict,
-            replaces=lambda b: b.schedule_id == schedule.id and b.start >= at,
+        self.bus.publish(
+            ScheduleChanged(
+                successor.tenant_id, successor.id, "created", actor, after=schedule_json(successor)
+            )
         )
-        ended = schedule.model_copy(
-            update={
-                "series_end": at,
-                "updated_at": now,
-                "version": schedule.version + 1,
-                "exceptions": {k: v for k, v in schedule.exceptions.items() if k not in moved},
-            }
-        )
-        self.store.replace(ended, schedule.version)
-        for event in self._future_events(schedule, at):
+        for event in self.materialiser.future_events(schedule, at):
             if format_instant(event.occurrence_start or event.start) in moved:
                 continue  # modified occurrences move to the successor with their event
-            self._cancel(event, now)
-        self.store.create(successor)
-        self._sync_partners(successor, set())
+            self.materialiser.cancel(event, actor, "a later series took over this occurrence")
+        self.series.sync_partners(successor, set())
         for _key, exception in moved.items():
             if exception.event_id:
-                self._reparent(schedule.tenant_id, exception.event_id, successor.id, now)
-        self.materialise(successor, now)
-        self._track(ended, ended.materialised_until or now)
-        self.publish(
-            "Schedule Split",
-            {
-                "tenant_id": schedule.tenant_id,
-                "id": schedule.id,
-                "successor_id": successor.id,
-                "at": format_instant(at),
-            },
-        )
+                self._reparent(schedule.tenant_id, exception.event_id, successor.id, now, actor)
+        self.materialiser.materialise(successor, now, INLINE_BATCH, actor)
+        self.materialiser.track(ended, ended.materialised_until or now)
         return successor
 
-    # -- conflicts ------------------------------------------------------------------------------------
+    # -- booking a series -----------------------------------------------------------------------------
 
-    def check_series(
+    def _book(
         self,
         schedule: Schedule,
+        previous: Schedule | None,
         channel: Channel,
         now: datetime,
         allow_conflict: bool,
+        write: Callable[[Schedule, int], None],
+        actor: Actor,
         replaces: Callable[[Booking], bool] | None = None,
     ) -> Schedule:
-        """Check every occurrence within the conflict horizon against the channel; refuse (409) or record.
+        """Check the series against the channel and write it with `write(schedule, booking_version)`.
 
-        Bookings are the channel's events plus other series' occurrences that are not events yet. Returns
-        the schedule with `conflicting_schedule_ids` and `blocked_schedule_ids` set.
+        Overlaps it adds are refused (409) unless `allow_conflict`; overlaps the series had before the
+        change never block it. The write is conditioned on the booking version the check read, so a
+        concurrent booking on the channel sends it round again. Returns the schedule as written, with
+        its conflict summaries.
         """
-        checker = self.events.conflicts
-        found, _ = occurrences(schedule, after=now, before=now + checker.horizon)
-        slots = [Slot(o.start, o.end, o.occurrence_start) for o in found]
-        if not slots:
-            return schedule.model_copy(update={"conflicting_schedule_ids": [], "blocked_schedule_ids": []})
-        extra = self._other_series(schedule, channel, slots[0].start, slots[-1].end + channel.changeover)
-        own = schedule.id
-
-        def excluded(booking: Booking) -> bool:
-            return booking.schedule_id == own or (replaces is not None and replaces(booking))
-
-        conflicts = checker.check(channel, slots, extra=extra, exclude=excluded)
-        if conflicts and not allow_conflict:
-            first = conflicts[0]
-            slot = next(s for s in slots if s.occurrence_start == first.occurrence_start)
-            suggestion = checker.suggest(
-                channel, slot.end - slot.start, slot.start, extra=[b for b in extra if not excluded(b)]
-            )
-            raise BookingConflict(
-                conflicts=[c.to_json() for c in conflicts], suggestion=suggestion_json(suggestion)
-            )
-        return schedule.model_copy(update=summaries(conflicts, len(slots), own))
-
-    def preview_conflicts(self, principal: Principal, channel_id: str, items: list[dict[str, Any]]) -> None:
-        """Add `conflicts` to each previewed occurrence (against the channel's events and series)."""
-        channel = self.events.channel(principal.tenant_id, channel_id)
-        if not items:
-            return
-        slots = [Slot(i["start"], i["end"], i["start"]) for i in items]
-        extra = self._other_series(None, channel, slots[0].start, slots[-1].end + channel.changeover)
-        by_occurrence: dict[datetime, list[dict[str, Any]]] = {}
-        for ref in self.events.conflicts.check(channel, slots, extra=extra):
-            by_occurrence.setdefault(ref.occurrence_start, []).append(ref.to_json())
-        for item in items:
-            item["conflicts"] = by_occurrence.get(item["start"], [])
-
-    def mark_conflict(self, event: Event, conflicts: list[ConflictRef]) -> None:
-        """An allowed overlap was booked (rolling horizon or allow_conflict): record it on both series."""
-        if event.schedule_id is None:
-            return
-        others = {c.schedule_id for c in conflicts if c.schedule_id and c.schedule_id != event.schedule_id}
-        for other in others:
-            self._add_conflict(event.tenant_id, event.schedule_id, other)
-            self._add_conflict(event.tenant_id, other, event.schedule_id)
-
-    def released(self, event: Event, now: datetime) -> None:
-        """A series' event stopped holding its slot (cancelled, deleted, moved): its overlaps may be gone."""
-        if event.schedule_id is None:
-            return
-        schedule = self.store.get(event.tenant_id, event.schedule_id)
-        if schedule is not None and schedule.conflicting_schedule_ids:  # nothing to shrink otherwise
-            self.refresh_summaries(schedule, now)
-
-    def refresh_summaries(self, schedule: Schedule, now: datetime) -> Schedule:
-        """Recompute a series' conflicting/blocked ids from the bookings as they are, on both sides."""
-        channel = self.events.channels.get(schedule.tenant_id, schedule.channel_id)
-        if channel is None:
-            return schedule
-        fresh = self.check_series(schedule, channel, now, allow_conflict=True)
-        summary = ("conflicting_schedule_ids", "blocked_schedule_ids")
-        if all(getattr(fresh, f) == getattr(schedule, f) for f in summary):
-            return schedule
-        updated = self._update(schedule, {f: getattr(fresh, f) for f in summary}) or schedule
-        self._sync_partners(fresh, set(schedule.conflicting_schedule_ids))
-        return updated
-
-    def _sync_partners(self, schedule: Schedule, before: set[str]) -> None:
-        """Overlap is mutual: series that now overlap list this one, series that no longer do drop it."""
-        after = set(schedule.conflicting_schedule_ids)
-        for other in after:
-            self._set_conflict(schedule.tenant_id, other, schedule.id, True)
-        for other in before - after:
-            self._set_conflict(schedule.tenant_id, other, schedule.id, False)
-
-    def _add_conflict(self, tenant_id: str, schedule_id: str, other: str) -> None:
-        self._set_conflict(tenant_id, schedule_id, other, True)
-
-    def _set_conflict(self, tenant_id: str, schedule_id: str, other: str, present: bool) -> None:
-        """Add `other` to (or drop it from) a series' conflicting ids (and its blocked ids when dropped)."""
-        schedule = self.store.get(tenant_id, schedule_id)
-        if schedule is None or (other in schedule.conflicting_schedule_ids) == present:
-            return
-        ids = set(schedule.conflicting_schedule_ids)
-        ids = ids | {other} if present else ids - {other}
-        fields: dict[str, Any] = {"conflicting_schedule_ids": sorted(ids)}
-        if not present:
-            fields["blocked_schedule_ids"] = [s for s in schedule.blocked_schedule_ids if s != other]
-        self._update(schedule, fields)
-
-    def _update(self, schedule: Schedule, fields: dict[str, Any]) -> Schedule | None:
-        """Write summary fields, re-reading on a concurrent change (they are derived, so last writer wins)."""
-        for _ in range(3):
-            updated = schedule.model_copy(update={**fields, "version": schedule.version + 1})
+        for attempt in range(MAX_BOOKING_ATTEMPTS):
+            if attempt:
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))
+                channel = self.booker.channel(schedule.tenant_id, schedule.channel_id)
+            version = channel.booking_version
+            check = self.series.check(schedule, channel, now, replaces)
+            before = self._before(previous, channel, now) if check.conflicts and previous else None
+            added = self.series.added(check, before)
+            if added and not allow_conflict:
+                raise BookingConflict(
+                    conflicts=[c.to_json() for c in added],
+                    suggestion=self._suggest(schedule, added[0], channel),
+                )
+            checked = schedule.model_copy(update=check.summaries(schedule.id))
             try:
-                self.store.replace(updated, schedule.version)
-                return updated
-            except StaleWrite:
-                reread = self.store.get(schedule.tenant_id, schedule.id)
-                if reread is None:
-                    return None
-                schedule = reread
-        return None
-
-    def _other_series(
-        self, schedule: Schedule | None, channel: Channel, start: datetime, end: datetime
-    ) -> list[Booking]:
-        """Other active series' occurrences on the channel in [start, end) that are not events yet."""
-        found: list[Booking] = []
-        for other in self.store.for_channel(channel.tenant_id, channel.id):
-            if (schedule is not None and other.id == schedule.id) or not other.active:
+                write(checked, version)
+            except BookingRaced:
                 continue
-            # An occurrence that starts up to one duration before `start` can still overlap the window.
-            earliest = start - timedelta(seconds=other.duration)
-            after = max(earliest, other.materialised_until or earliest)
-            occs, _ = occurrences(other, after=after, before=end)
-            found += [Booking(o.event_id, o.start, o.end, other.title, other.id) for o in occs]
-        return found
+            if added:
+                self.bus.publish(
+                    OverlapAccepted(checked.tenant_id, checked.channel_id, checked.id, added, actor)
+                )
+            return checked
+        raise Conflict("The channel is taking many bookings at once; retry.")
 
-    # -- materialisation ------------------------------------------------------------------------------
+    def _before(self, previous: Schedule, channel: Channel, now: datetime) -> SeriesCheck | None:
+        """What the series overlapped before the change (on its old channel, nothing here)."""
+        if previous.channel_id != channel.id or not previous.active:
+            return None
+        try:
+            return self.series.check(previous, channel, now)
+        except ValidationFailed:
+            return None
 
-    def materialise(self, schedule: Schedule, now: datetime) -> int:
-        """Make events exist for occurrences up to `now + horizon`; idempotent, safe to run concurrently."""
-        until = now + self.horizon
-        start = schedule.materialised_until or first_instant(schedule)
-        created = (
-            self.reconcile(schedule, max(start, now - timedelta(days=1)), until, now)
-            if schedule.active and start < until
-            else 0
+    def _suggest(self, schedule: Schedule, first: ConflictRef, channel: Channel) -> dict[str, str] | None:
+        """The earliest free slot for the first occurrence that overlaps (the series' own bookings give
+        way: they are what is being rewritten)."""
+        start = first.occurrence_start or first.start
+        return suggestion_json(
+            self.bookings.suggest(
+                channel,
+                timedelta(seconds=schedule.duration),
+                start,
+                exclude=lambda booking: booking.schedule_id == schedule.id,
+            )
         )
-        self._track(schedule, max(until, start))
-        return created
-
-    def tick(self, now: datetime) -> dict[str, int]:
-        """The scheduled job: materialise every schedule that is due (cost grows with due ones only)."""
-        due = created = failed = 0
-        for schedule in self.store.due(now):
-            due += 1
-            try:
-                created += self.materialise(schedule, now)
-            except Exception:
-                failed += 1
-                log.exception("materialising failed", extra={"schedule_id": schedule.id})
-        return {"due": due, "created": created, "failed": failed}
-
-    def reconcile(self, schedule: Schedule, start: datetime, end: datetime, now: datetime) -> int:
-        """Bring the events of occurrences named in [start, end) in line with the series; count new ones.
-
-        Unmodified occurrences get an event with the series' fields; events of occurrences that no longer
-        exist are cancelled; modified, skipped, started and past ones are left alone.
-        """
-        if end <= start or not schedule.active:
-            return 0
-        wanted, _ = occurrences(schedule, after=start, before=end)
-        channel = self.events.channel(schedule.tenant_id, schedule.channel_id)
-        existing = self._events_near(schedule, start, end)
-        created = 0
-        for occ in wanted:
-            if occ.modified or occ.end <= now:
-                continue
-            event = existing.pop(occ.event_id, None)
-            desired = self._occurrence_event(schedule, occ, now, channel)
-            if event is None:
-                try:
-                    self.events.book(desired, None, channel, allow_conflict=True)
-                    created += 1
-                except AlreadyExists:
-                    pass  # made by a concurrent run, or soft-deleted by a user: either way, leave it
-            elif event.state == EventState.SCHEDULED and event.deleted_at is None:
-                self._rewrite(event, desired, now)
-        for event in existing.values():
-            key = format_instant(event.occurrence_start) if event.occurrence_start else None
-            exception = schedule.exceptions.get(key) if key else None
-            if (exception is None or not exception.overrides) and event.start >= now:
-                self._cancel(event, now)
-        return created
 
     # -- internals ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _instant(text: Any, schedule: Schedule, pointer: str) -> datetime:
+        """An occurrence's name: an instant (offset or `Z`), or a local date-time in the series' zone."""
+        if isinstance(text, str) and not text.strip().isdigit() and not has_offset(text):
+            zone = load_zone(schedule.timezone)
+            return to_utc(parse_local_datetime(text, zone, pointer), zone)
+        try:
+            return parse_instant(text)
+        except ValueError as exc:
+            raise ValidationFailed.one(pointer, str(exc)) from None
 
     def _occurrence(
         self, principal: Principal, schedule_id: str, text: Any, pointer: str = "/path/occurrence_start"
     ) -> tuple[Schedule, Occurrence]:
         schedule = self.get(principal, schedule_id)
-        try:
-            instant = parse_instant(text)
-        except ValueError as exc:
-            raise ValidationFailed.one(pointer, str(exc)) from None
+        instant = self._instant(text, schedule, pointer)
         found, _ = occurrences(schedule, after=instant, before=instant + timedelta(seconds=1), limit=1)
         if not found or found[0].occurrence_start != instant:
             raise NotFound(f"The schedule has no occurrence starting {format_instant(instant)}.")
         return schedule, found[0]
 
-    def _occurrence_event(
-        self, schedule: Schedule, occ: Occurrence, now: datetime, channel: Channel | None = None
-    ) -> Event:
-        """The event an unmodified occurrence stands for."""
-        return Event(
-            id=event_id_for(schedule.id, occ.occurrence_start),
-            tenant_id=schedule.tenant_id,
-            created_at=now,
-            updated_at=now,
-            title=schedule.title,
-            channel_id=schedule.channel_id,
-            start=occ.occurrence_start,
-            end=occ.occurrence_start + timedelta(seconds=schedule.duration),
-            schedule_id=schedule.id,
-            occurrence_start=occ.occurrence_start,
-            **schedule.template(),
-        )
-
-    def _ensure_event(self, schedule: Schedule, occ: Occurrence, now: datetime) -> Event:
-        event = self.events.store.get(schedule.tenant_id, occ.event_id)
-        if event is not None:
-            return event
-        channel = self.events.channel(schedule.tenant_id, schedule.channel_id)
-        desired = self._occurrence_event(schedule, occ, now, channel)
-        with contextlib.suppress(AlreadyExists):
-            self.events.book(desired, None, channel, allow_conflict=True)
-        return self.events.store.get(schedule.tenant_id, occ.event_id) or desired
-
-    def _rewrite(self, event: Event, desired: Event, now: datetime) -> None:
-        """Update a materialised event to the series' current fields, if they differ."""
-        fields = writable_view(desired)
-        if writable_view(event) == fields:
-            return
-        updated = Event.model_validate(
-            {
-                **event.model_dump(),
-                **desired.model_dump(
-                    exclude={
-                        "id",
-                        "tenant_id",
-                        "created_at",
-                        "updated_at",
-                        "version",
-                        "state",
-                        "published",
-                        "vod",
-                        "deleted_at",
-                    }
-                ),
-                "updated_at": now,
-                "version": event.version + 1,
-            }
-        )
-        channel = self.events.channel(event.tenant_id, updated.channel_id)
-        try:
-            self.events.book(updated, event, channel, allow_conflict=True)
-        except StaleWrite:
-            log.warning("event changed while the series was applied", extra={"event_id": event.id})
-
-    def _cancel(self, event: Event, now: datetime) -> None:
-        """Cancel an event that has not started (the series no longer has it)."""
-        if event.state != EventState.SCHEDULED or event.deleted_at is not None:
-            return
-        try:
-            self.events.cancel(
-                event, now, actor="scheduler", reason="the series no longer has this occurrence"
-            )
-        except StaleWrite:
-            log.warning("event changed while being cancelled", extra={"event_id": event.id})
-
-    def _reparent(self, tenant_id: str, event_id: str, schedule_id: str, now: datetime) -> None:
-        event = self.events.store.get(tenant_id, event_id)
+    def _reparent(self, tenant_id: str, event_id: str, schedule_id: str, now: datetime, actor: Actor) -> None:
+        event = self.event_store.get(tenant_id, event_id)
         if event is not None:
             moved = event.model_copy(
                 update={"schedule_id": schedule_id, "updated_at": now, "version": event.version + 1}
             )
-            self.events.rewrite(moved, event)
+            self.booker.rewrite(moved, event, actor)
+            self.bus.publish(EventChanged(moved, event, actor, {"schedule_id": schedule_id}))
 
     def _set_exception(
         self,
@@ -626,42 +551,16 @@ class ScheduleService:
         occurrence_start: datetime,
         exception: OccurrenceException,
         now: datetime,
-    ) -> None:
-        for _ in range(3):
+    ) -> tuple[Schedule, Schedule]:
+        """Record one occurrence's exception; returns the series before and after."""
+
+        def attempt() -> tuple[Schedule, Schedule]:
             schedule = self.get(principal, schedule_id)
             exceptions = {**schedule.exceptions, format_instant(occurrence_start): exception}
             updated = schedule.model_copy(
                 update={"exceptions": exceptions, "updated_at": now, "version": schedule.version + 1}
             )
-            try:
-                self.store.replace(updated, schedule.version)
-                return
-            except StaleWrite:
-                continue
-        raise StaleWrite()
+            self.store.replace(updated, schedule.version)
+            return schedule, updated
 
-    def _events_near(self, schedule: Schedule, start: datetime, end: datetime) -> dict[str, Event]:
-        """The schedule's live events starting within a day of [start, end), by id (paged Queries)."""
-        query = EventQuery(
-            tenant_id=schedule.tenant_id,
-            schedule_id=schedule.id,
-            start_from=start - NEARBY,
-            to=end + NEARBY,
-            limit=500,
-        )
-        return {e.id: e for e in self.events.store.iterate(query)}
-
-    def _future_events(self, schedule: Schedule, since: datetime) -> list[Event]:
-        """The schedule's live events starting at or after `since`."""
-        # With no bound the key condition is start >= since (the filter end > since then always holds).
-        query = EventQuery(tenant_id=schedule.tenant_id, schedule_id=schedule.id, start_from=since, limit=500)
-        return list(self.events.store.iterate(query))
-
-    def _track(self, schedule: Schedule, materialised_until: datetime) -> None:
-        """Record progress; the schedule is next due when its next occurrence enters the horizon."""
-        due_at = None
-        if schedule.active:
-            following, _ = occurrences(schedule, after=materialised_until, before=None, limit=1)
-            if following:
-                due_at = following[0].occurrence_start - self.horizon
-        self.store.set_progress(schedule, materialised_until, due_at)
+        return optimistic(None, attempt, "schedule")

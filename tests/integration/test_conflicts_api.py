@@ -182,7 +182,7 @@ def test_series_beyond_the_horizon_still_conflict_and_summaries_are_kept(api):
     assert first["id"] in inside.data["blocked_schedule_ids"], "A wholly contains every occurrence of C"
 
 
-def test_the_rolling_horizon_marks_new_overlaps(api, services, clock):
+def test_a_far_occurrence_is_a_booking_and_materialising_keeps_the_accepted_overlap(api, services, clock):
     ch = make_channel(api)
     weekly = {"frequency": "weekly", "days": ["TUE"]}
     a = api.post(
@@ -195,18 +195,35 @@ def test_the_rolling_horizon_marks_new_overlaps(api, services, clock):
             "recurrence": weekly,
         },
     ).data
-    # A one-off booking far ahead, where A has no events yet: allowed, A is not an event there.
-    far = book(api, ch, "2027-05-04T09:00:00Z", "2027-05-04T12:00:00Z", title="Conference")
+    # A one-off booking far ahead, where A has no event yet: A's occurrence there is a booking all the same.
+    refused = book(api, ch, "2027-05-04T09:00:00Z", "2027-05-04T12:00:00Z", title="Conference")
+    assert refused.status_code == 409, refused.data
+    assert refused.data["conflicts"] == [
+        {
+            "event_id": None,
+            "schedule_id": a["id"],
+            "title": "A",
+            "start": "2027-05-04T09:00:00Z",
+            "end": "2027-05-04T10:00:00Z",
+            "kind": "partial",
+            "occurrence_start": "2027-05-04T09:00:00Z",
+        }
+    ]
+    far = book(
+        api, ch, "2027-05-04T09:00:00Z", "2027-05-04T12:00:00Z", title="Conference", allow_conflict=True
+    )
     assert far.status_code == 201
     clock.advance(days=40)
-    services.schedules.tick(clock())
-    # The materialised occurrence on 4 May overlaps the conference: booked and flagged, not lost.
-    states = [
+    services.materialiser.tick(clock())
+    # The occurrence on 4 May became the event it already was; the overlap stays, marked on both sides.
+    occurrence = [
         e
         for e in api.get(f"/v1/events?schedule_id={a['id']}&limit=500").data["items"]
         if e["start"].startswith("2027-05-04")
     ]
-    assert len(states) == 1
+    assert [e["state"] for e in occurrence] == ["scheduled"]
+    assert occurrence[0]["overlaps"] == [far.data["id"]]
+    assert api.get(f"/v1/events/{far.data['id']}").data["overlaps"] == [occurrence[0]["id"]]
 
 
 def test_availability_includes_the_changeover(api):
@@ -215,7 +232,15 @@ def test_availability_includes_the_changeover(api):
     response = api.get(f"/v1/channels/{ch}/availability?from={DAY}08:00:00Z&to={DAY}12:00:00Z")
     assert response.status_code == 200, response.data
     assert response.data == {
-        "busy": [{"start": f"{DAY}09:50:00Z", "end": f"{DAY}11:10:00Z", "event_id": booking["id"]}],
+        "busy": [
+            {
+                "start": f"{DAY}09:50:00Z",
+                "end": f"{DAY}11:10:00Z",
+                "event_id": booking["id"],
+                "schedule_id": None,
+                "occurrence_start": None,
+            }
+        ],
         "free": [
             {"start": f"{DAY}08:00:00Z", "end": f"{DAY}09:50:00Z"},
             {"start": f"{DAY}11:10:00Z", "end": f"{DAY}12:00:00Z"},

@@ -5,6 +5,7 @@ Every error answer is RFC 9457 problem+json; each table row says what a user wou
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any
@@ -1246,6 +1247,9 @@ UGLY_BODIES = [
     pytest.param(_ugly_event(start=1.8e9), id="float epoch seconds"),
     pytest.param(_ugly_event(start="9999-12-31T23:59:59Z"), id="start at the end of time"),
     pytest.param(_ugly_event(start="0001-01-01T00:00:00Z"), id="start at year 1"),
+    pytest.param(_ugly_event(start="9999-12-31T23:00:00-14:00"), id="start past year 9999 once in UTC"),
+    pytest.param(_ugly_event(start="0001-01-01T00:00:00+14:00"), id="start before year 1 once in UTC"),
+    pytest.param(_ugly_event(start="2999-12-31T23:00:00Z", duration=7200), id="ending after 2999"),
     pytest.param(_ugly_event(start="2027-03-02T10:00:00+99:00"), id="an impossible offset"),
     pytest.param(_ugly_event(start="2027-03-02T10:00:00.123456789Z"), id="nanoseconds"),
     pytest.param(_ugly_event(start=["2027-03-02T10:00:00Z"]), id="start in an array"),
@@ -1381,15 +1385,140 @@ UGLY_QUERIES = [
         id="every index filter at once",
     ),
     pytest.param("from[]=1", id="a PHP-style array parameter"),
+    pytest.param("from=0001-01-01T00:00:00%2B14:00", id="from before year 1 once in UTC"),
+    pytest.param("to=9999-12-31T23:59:59-14:00", id="to past year 9999 once in UTC"),
+    pytest.param("from=2999-12-31T23:59:59Z", id="from at the last instant"),
 ]
 
 
 @pytest.mark.parametrize("query", UGLY_QUERIES)
 def test_no_query_string_produces_a_5xx(api: Api, ids: dict[str, str], query: str) -> None:
     failures = []
-    for path in ("/v1/events", "/v1/channels", "/v1/sources", "/v1/keys", "/v1/tenants"):
+    for path in ("/v1/events", "/v1/channels", "/v1/sources", "/v1/keys", "/v1/tenants", "/v1/schedules"):
         failures += failure(api.get(f"{path}?{query}"), f"GET {path}?{query[:60]}")
     assert not failures, "\n".join(failures)
+
+
+def _cursor(keys: dict[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(keys).encode()).decode().rstrip("=")
+
+
+def test_a_cursor_stripped_of_its_keys_is_a_422(api: Api, ids: dict[str, str]) -> None:
+    """A cursor that names the right partition but lacks the rest of its key is refused, never a 5xx."""
+    ch, tenant = ids["channel"], "default"
+    cases = [
+        ("/v1/events?", {"g1pk": f"T#{tenant}#EV"}),
+        (f"/v1/events?channel_id={ch}&from=2027-01-01T00:00:00Z&", {"g2pk": f"T#{tenant}#CH#{ch}"}),
+        ("/v1/events?deleted=true&", {"g5pk": f"T#{tenant}#DEL", "g5sk": "x"}),
+        ("/v1/channels?", {"pk": f"T#{tenant}#CHANNEL"}),
+        ("/v1/schedules?", {"pk": f"T#{tenant}#SCHEDULE"}),
+        (f"/v1/schedules?channel_id={ch}&", {"g2pk": f"T#{tenant}#CHSER#{ch}"}),
+        ("/v1/events?", {"g1pk": f"T#{tenant}#EV", "g1sk": "x", "pk": "p", "sk": "s", "extra": "y"}),
+    ]
+    failures = []
+    for prefix, keys in cases:
+        response = api.get(f"{prefix}cursor={_cursor(keys)}")
+        failures += failure(response, f"GET {prefix} with {sorted(keys)}")
+        if response.status_code != 422:
+            failures.append(f"GET {prefix} with {sorted(keys)} gave {response.status_code}, not 422")
+    assert not failures, "\n".join(failures)
+
+
+RANGE_EDGE_BODIES = [
+    pytest.param(
+        "/v1/recurrence/preview",
+        {
+            "start": "2999-12-01T09:00:00",
+            "duration": 2678400,
+            "recurrence": {"frequency": "daily"},
+            "limit": 10000,
+        },
+        id="preview ending past 2999",
+    ),
+    pytest.param(
+        "/v1/recurrence/preview",
+        {
+            "start": "2999-12-31T23:00:00",
+            "timezone": "Pacific/Kiritimati",
+            "duration": 3600,
+            "recurrence": {"rrule": "FREQ=HOURLY"},
+        },
+        id="preview at the year limit",
+    ),
+    pytest.param(
+        "/v1/recurrence/preview",
+        {"start": "9999-12-31T23:00:00", "duration": 3600, "recurrence": {"rrule": "FREQ=HOURLY"}},
+        id="preview starting in 9999",
+    ),
+    pytest.param(
+        "/v1/recurrence/preview",
+        {
+            "start": "2027-01-01T00:00:00",
+            "duration": 60,
+            "recurrence": {"rrule": "FREQ=MINUTELY;COUNT=999999999"},
+            "from": "2999-01-01T00:00:00Z",
+        },
+        id="preview of a counted rule near the year limit",
+    ),
+    pytest.param(
+        "/v1/recurrence/preview",
+        {
+            "start": "2027-01-01T00:00:00",
+            "duration": 60,
+            "recurrence": {"frequency": "daily", "until": "9999-12-31"},
+        },
+        id="preview until 9999",
+    ),
+    pytest.param(
+        "/v1/schedules",
+        {"start": "2999-12-31T23:00:00", "duration": 7200, "recurrence": {"frequency": "daily"}},
+        id="a series whose first occurrence ends past 2999",
+    ),
+    pytest.param(
+        "/v1/schedules",
+        {"start": "9999-12-31T23:00:00-14:00", "duration": 3600, "recurrence": {"frequency": "daily"}},
+        id="a series starting past 9999 in UTC",
+    ),
+    pytest.param(
+        "/v1/schedules",
+        {
+            "start": 253402300799,
+            "duration": 3600,
+            "recurrence": {"frequency": "daily", "until": "9999-12-31"},
+        },
+        id="epoch start at 9999",
+    ),
+    pytest.param(
+        "/v1/schedules",
+        {
+            "start": "2998-06-30T09:00:00",
+            "duration": 3600,
+            "recurrence": {"frequency": "weekly", "until": "9999-12-31"},
+        },
+        id="until far past 2999",
+    ),
+    pytest.param(
+        "/v1/schedules",
+        {
+            "start": "2998-06-30T09:00:00",
+            "duration": 3600,
+            "recurrence": {"rrule": "FREQ=YEARLY;UNTIL=99991231T000000Z"},
+        },
+        id="RRULE UNTIL in 9999",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), RANGE_EDGE_BODIES)
+def test_no_instant_at_the_range_limits_produces_a_5xx(
+    api: Api, ids: dict[str, str], path: str, body: dict[str, Any]
+) -> None:
+    full = {"title": "Edge", "channel_id": ids["channel"], **body} if path == "/v1/schedules" else body
+    response = api.post(path, full)
+    assert not failure(response, f"POST {path}"), (response.status_code, response.data)
+    if path.endswith("preview") and response.status_code == 200:
+        ends = [o["end"] for o in response.data["occurrences"]]
+        assert all(end <= "2999-12-31T23:59:59Z" for end in ends)
 
 
 PATH_ID_ROUTES = [

@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import Api
 
+OPERATOR = {"type": "key", "id": "key_operator", "name": "operator"}
+
 
 def channel(api: Api, **extra) -> str:
     return api.post("/v1/channels", {"name": "Room", "timezone": "Europe/London", **extra}).data["id"]
@@ -62,8 +64,8 @@ def test_creating_a_schedule_materialises_its_horizon_in_local_time(api):
 def test_materialiser_rolls_forward_and_never_duplicates(api, services, clock):
     schedule = weekly(api, channel(api))
     clock.advance(days=7)
-    first = services.schedules.tick(clock())
-    second = services.schedules.tick(clock())
+    first = services.materialiser.tick(clock())
+    second = services.materialiser.tick(clock())
     assert first["due"] >= 1 and first["created"] == 2, "Mar 31 and Apr 5 entered the horizon"
     assert second["created"] == 0, "nothing is due again until the next occurrence enters the horizon"
     starts = [e["start"] for e in events_of(api, schedule["id"])]
@@ -74,7 +76,7 @@ def test_materialiser_rolls_forward_and_never_duplicates(api, services, clock):
 def test_concurrent_materialiser_runs_create_each_event_once(api, services, clock):
     schedule = weekly(api, channel(api))
     clock.advance(days=21)
-    threads = [threading.Thread(target=services.schedules.tick, args=(clock(),)) for _ in range(4)]
+    threads = [threading.Thread(target=services.materialiser.tick, args=(clock(),)) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -123,7 +125,9 @@ def test_skipping_an_occurrence_cancels_its_event_and_hides_it(api):
     skipped = [e for e in events_of(api, sid) if e["occurrence_start"] == "2027-03-10T09:00:00Z"]
     assert [e["state"] for e in skipped] == ["cancelled"]
     history = api.get(f"/v1/events/{skipped[0]['id']}/history").data["items"]
-    assert [(h["from"], h["to"], h["actor"]) for h in history] == [("scheduled", "cancelled", "scheduler")]
+    assert [(h["from"], h["to"], h["actor"], h["reason"]) for h in history] == [
+        ("scheduled", "cancelled", OPERATOR, "the occurrence was skipped")
+    ], "the history names who skipped it, never the system"
     assert api.patch(f"/v1/schedules/{sid}", {"title": "Renamed"}).status_code == 200
     assert [e["state"] for e in events_of(api, sid) if e["occurrence_start"] == "2027-03-10T09:00:00Z"] == [
         "cancelled"
@@ -194,7 +198,7 @@ def test_pausing_stops_materialising(api, services, clock):
     schedule = weekly(api, channel(api))
     assert api.patch(f"/v1/schedules/{schedule['id']}", {"active": False}).data["status"] == "paused"
     clock.advance(days=14)
-    services.schedules.tick(clock())
+    services.materialiser.tick(clock())
     assert len(events_of(api, schedule["id"])) == len(FIRST_HORIZON)
 
 

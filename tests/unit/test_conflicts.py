@@ -499,7 +499,8 @@ AVAILABILITY_CASES = [
 
 @pytest.mark.parametrize(("bookings", "start", "end", "changeover", "busy", "free"), AVAILABILITY_CASES)
 def test_availability(bookings, start, end, changeover, busy, free):
-    assert availability(bookings, start, end, changeover) == (busy, free)
+    found_busy, found_free = availability(bookings, start, end, changeover)
+    assert ([(s, e, booking.event_id) for s, e, booking in found_busy], found_free) == (busy, free)
 
 
 def _random_bookings(rng: random.Random, count: int, span_days: int) -> list[Booking]:

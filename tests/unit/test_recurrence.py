@@ -254,6 +254,32 @@ EXPAND_CASES = [
                  id="simple until as epoch seconds (2025-01-04T04:30Z)"),
     pytest.param(NY, "2025-01-01T23:30", {"frequency": "daily", "until": "2025-01-03T23:30:00"}, {},
                  utc(NY_LATE), False, id="simple naive until is local wall time"),
+    # --- RFC 5545 §3.3.10 where dateutil departs from it ------------------------------------------------
+    # "Each BYDAY value can also be preceded by a positive (+n) or negative (-n) integer": every value is
+    # an alternative, so a list mixing numbered and plain days is their union (dateutil intersects them).
+    pytest.param("UTC", "2025-09-01T09:00", rr("FREQ=MONTHLY;BYDAY=1MO,TU;COUNT=6"), {},
+                 utc("2025-09-01T09:00Z 2025-09-02T09:00Z 2025-09-09T09:00Z 2025-09-16T09:00Z "
+                     "2025-09-23T09:00Z 2025-09-30T09:00Z"), False,
+                 id="monthly BYDAY=1MO,TU: the first Monday and every Tuesday (a union)"),
+    pytest.param("UTC", "2025-03-01T09:00", rr("FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU,SA;COUNT=6"), {},
+                 utc("2025-03-01T09:00Z 2025-03-08T09:00Z 2025-03-15T09:00Z 2025-03-22T09:00Z "
+                     "2025-03-29T09:00Z 2025-03-30T09:00Z"), False,
+                 id="yearly in March: every Saturday and the last Sunday of the month"),
+    # "BYSETPOS ... specifies ... the nth occurrence within the set of recurrence instances specified by
+    # the rule" for each period: a week runs from WKST, even the first (dateutil starts it at DTSTART).
+    pytest.param("UTC", "2025-01-08T09:00", rr("FREQ=WEEKLY;BYDAY=MO,WE,FR;BYSETPOS=2;COUNT=3"), {},
+                 utc("2025-01-08T09:00Z 2025-01-15T09:00Z 2025-01-22T09:00Z"), False,
+                 id="weekly BYSETPOS=2 from a Wednesday counts the whole first week (Mon, Wed, Fri)"),
+    pytest.param("UTC", "2025-01-08T09:00", rr("FREQ=WEEKLY;BYDAY=MO,WE,FR;BYSETPOS=1;COUNT=3"), {},
+                 utc("2025-01-08T09:00Z 2025-01-13T09:00Z 2025-01-20T09:00Z"), False,
+                 id="weekly BYSETPOS=1 from a Wednesday: the first week's Monday is before DTSTART"),
+    pytest.param("UTC", "2025-01-08T09:00", rr("FREQ=WEEKLY;BYDAY=MO,WE,FR;BYSETPOS=1;WKST=WE;COUNT=2"), {},
+                 utc("2025-01-08T09:00Z 2025-01-15T09:00Z"), False,
+                 id="weekly BYSETPOS with WKST=WE: weeks start on Wednesday"),
+    # --- the year limit ---------------------------------------------------------------------------------
+    pytest.param("UTC", "2998-06-01T09:00", rr("FREQ=YEARLY"), {"limit": 10},
+                 utc("2998-06-01T09:00Z 2999-06-01T09:00Z"), False,
+                 id="an endless rule ends with the year 2999, where instants end"),
     # --- simple form -------------------------------------------------------------------------------
     pytest.param("UTC", "2025-01-06T09:00",
                  {"frequency": "weekly", "days": [1, "wed", "Friday"], "count": 4}, {},
@@ -441,6 +467,10 @@ INVALID_CASES = [
                  id="every bad field is reported at once"),
     pytest.param({"rrule": "FREQ=DAILY;BYHOUR=99"}, "/changes", ["/changes/recurrence/rrule"],
                  id="pointer prefix for split's changes"),
+    pytest.param({"rrule": "FREQ=MINUTELY;BYMONTHDAY=29"}, "", ["/recurrence/rrule"],
+                 id="minute steps filtered by day of month (use DAILY with BYHOUR)"),
+    pytest.param({"rrule": "FREQ=HOURLY;BYYEARDAY=60"}, "", ["/recurrence/rrule"],
+                 id="hour steps filtered by day of year"),
 ]
 # fmt: on
 
@@ -458,7 +488,7 @@ def test_parse_rejects(recurrence: Any, prefix: str, pointers: list[str]) -> Non
     [
         pytest.param("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=29", id="29 February"),
         pytest.param("FREQ=YEARLY;BYYEARDAY=366;BYMONTH=12", id="day 366 is 31 December of a leap year"),
-        pytest.param("FREQ=HOURLY;BYYEARDAY=-307;BYMONTH=2;BYMONTHDAY=29", id="29 Feb is 307th from the end"),
+        pytest.param("FREQ=YEARLY;BYYEARDAY=-307;BYMONTH=2;BYMONTHDAY=29", id="29 Feb is 307th from the end"),
         pytest.param("FREQ=MONTHLY;BYDAY=MO;BYMONTHDAY=31;BYMONTH=3", id="Monday 31 March happens"),
         pytest.param("FREQ=WEEKLY;BYDAY=MO,FR;BYHOUR=9,17;BYSETPOS=4", id="a week holds four times"),
     ],
@@ -476,6 +506,12 @@ NEVER_CASES = [
                  id="an odd hour every two hours from an even one (dateutil refuses it)"),
     pytest.param("2025-01-06T00:00", "FREQ=MINUTELY;INTERVAL=120;BYHOUR=1", ["2025-01-06T00:00Z"],
                  id="every two hours counted in minutes, never at 01"),
+    pytest.param("2025-01-07T09:00", "FREQ=DAILY;INTERVAL=7;BYDAY=MO", ["2025-01-07T09:00Z"],
+                 id="every seventh day from a Tuesday is never a Monday"),
+    pytest.param("2025-01-07T09:00", "FREQ=HOURLY;INTERVAL=168;BYDAY=MO", ["2025-01-07T09:00Z"],
+                 id="every 168 hours from a Tuesday is never a Monday"),
+    pytest.param("2025-01-07T09:00", "FREQ=MINUTELY;INTERVAL=1440;BYHOUR=10", ["2025-01-07T09:00Z"],
+                 id="every 1440 minutes from 09:00 is never at 10"),
 ]
 # fmt: on
 
@@ -596,10 +632,9 @@ SKIP_AHEAD_CASES = [
     # moved right up to after's wall time would lose it, hence the margin.
     pytest.param(NY, "2025-01-01T03:00", "FREQ=DAILY;BYHOUR=2;BYMINUTE=30",
                  "2025-03-09T07:15Z", "2025-03-11T00:00Z", id="a gap occurrence just inside the window"),
-    # dateutil applies BYSETPOS to the first, partial week; a start moved to Wed 5 Mar would
-    # yield Fri 7 Mar, which the real rule (Mondays after the first week) never does.
+    # BYSETPOS counts whole weeks from WKST, so a start moved on by whole weeks changes nothing.
     pytest.param("UTC", "2024-01-03T09:00", "FREQ=WEEKLY;BYDAY=MO,FR;BYSETPOS=1;WKST=SU",
-                 "2025-03-07T09:00Z", "2025-03-20T00:00Z", id="weekly BYSETPOS is not skipped"),
+                 "2025-03-07T09:00Z", "2025-03-20T00:00Z", id="weekly BYSETPOS skips ahead by whole weeks"),
     pytest.param("Pacific/Chatham", "2024-01-31T03:00", "FREQ=MONTHLY;BYMONTHDAY=31",
                  "2025-03-01T00:00Z", "2025-06-01T00:00Z", id="monthly is not skipped"),
 ]
@@ -615,6 +650,22 @@ def test_far_window_matches_full_expansion(zone: str, start: str, rule: str, aft
     windowed, truncated = expand(first, tz, rec, after=z(after), before=z(before), limit=10**6)
     assert windowed == [o for o in everything if o >= z(after)]
     assert windowed and not truncated
+
+
+def test_out_of_phase_simple_form_produces_nothing() -> None:
+    tz = load_zone("UTC")
+    rule = parse_recurrence({"frequency": "daily", "interval": 7, "days": ["MON"]}, tz)
+    assert expand(datetime(2025, 1, 7, 9), tz, rule) == ([], False)
+
+
+def test_an_expansion_that_needs_too_many_steps_is_refused_with_a_pointer() -> None:
+    """A COUNT rule is walked from its start (COUNT counts from there), so a window centuries on costs
+    a step per minute: it is refused rather than left to run."""
+    tz = load_zone("UTC")
+    rule = parse_recurrence(rr("FREQ=MINUTELY;COUNT=999999999"), tz)
+    with pytest.raises(ValidationFailed) as caught:
+        expand(datetime(2025, 1, 1), tz, rule, after=z("2900-01-01T00:00Z"), limit=3)
+    assert [e.pointer for e in caught.value.errors] == ["/recurrence"]
 
 
 def test_ten_thousand_occurrences_are_fast() -> None:
