@@ -4,7 +4,8 @@
   infra maps that to the same 404 in AWS).
 - Every request's body is read whole before anything is answered (`Content-Length`, or
   `Transfer-Encoding: chunked`), or refused with the connection closed: 413 above
-  `ONAIR_MAX_BODY_BYTES`, 400 for a length or chunk that is not a number. Otherwise the unread rest of a
+  `ONAIR_MAX_BODY_BYTES` (`ONAIR_MAX_INGEST_BYTES` for a recorder's uploads under `/ingest/`), 400 for
+  a length or chunk that is not a number. Otherwise the unread rest of a
   body would be parsed as the next request on a kept-alive connection.
 - A method the path does not serve (HEAD, TRACE, QUERY, anything) is a 405 problem with `Allow` naming
   the methods it does serve; GET/POST/PUT/PATCH/DELETE get theirs from the app
@@ -65,6 +66,12 @@ class Gateway(LocalGateway):
 
 class Handler(ChaliceRequestHandler):
     max_body_bytes = 256 * 1024
+    max_ingest_bytes = 1024**3
+
+    @property
+    def body_limit(self) -> int:
+        """Recorders upload tracks to /ingest/ (in AWS, large ones go straight to S3: docs/recorders.md)."""
+        return self.max_ingest_bytes if self.path.startswith("/ingest/") else self.max_body_bytes
 
     def __init__(
         self, request: Any, client_address: Any, server: Any, app_object: Chalice, config: Config
@@ -143,7 +150,7 @@ class Handler(ChaliceRequestHandler):
             raise Refused(
                 400, "malformed-request", "Malformed request", "Content-Length is not a number."
             ) from None
-        if size > self.max_body_bytes:
+        if size > self.body_limit:
             raise self._too_large()
         return self.rfile.read(size) if size else None
 
@@ -165,13 +172,13 @@ class Handler(ChaliceRequestHandler):
                     pass  # trailers
                 return b"".join(chunks)
             total += size
-            if total > self.max_body_bytes:
+            if total > self.body_limit:
                 raise self._too_large()
             chunks.append(self.rfile.read(size))
             self.rfile.readline(MAX_LINE + 1)  # the CRLF after the chunk
 
     def _too_large(self) -> Refused:
-        detail = f"The body exceeds {self.max_body_bytes} bytes."
+        detail = f"The body exceeds {self.body_limit} bytes."
         return Refused(413, "payload-too-large", "Request body too large", detail)
 
     def _send_problem(self, status: int, slug: str, title: str, detail: str, headers: dict[str, str]) -> None:
@@ -212,11 +219,14 @@ class Server(ThreadedHTTPServer):
         self.slots = threading.Semaphore(self.concurrency)
 
 
-def create_server(app: Chalice, config: Config, host: str, port: int, max_body_bytes: int) -> LocalDevServer:
+def create_server(
+    app: Chalice, config: Config, host: str, port: int, max_body_bytes: int, max_ingest_bytes: int
+) -> LocalDevServer:
     """What chalice.local.create_local_server does, with our handler and a real listen backlog."""
     CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
     app.__class__ = CustomLocalChalice
-    handler = type("BoundHandler", (Handler,), {"max_body_bytes": max_body_bytes})
+    limits = {"max_body_bytes": max_body_bytes, "max_ingest_bytes": max_ingest_bytes}
+    handler = type("BoundHandler", (Handler,), limits)
     server = type(
         "BoundServer", (Server,), {"concurrency": int(os.environ.get("ONAIR_LOCAL_CONCURRENCY", "4"))}
     )

@@ -103,12 +103,13 @@ class LocalStack:
             chalice_stage_name="local"
         )
         # Both ports are taken before anything else happens, so a busy one fails at once.
+        settings = Settings.from_env()
         self.server = _bind(
             "API",
             options.port,
             "PORT",
             lambda: create_server(
-                app, config, options.host, options.port, Settings.from_env().max_body_bytes
+                app, config, options.host, options.port, settings.max_body_bytes, settings.max_ingest_bytes
             ),
         )
         self.url = f"http://{options.host}:{self.server.server.server_address[1]}"
