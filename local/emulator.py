@@ -1,19 +1,24 @@
-"""The embedded AWS emulator: moto 5.2.5's server, in this process, on a free loopback port."""
+"""The embedded AWS emulator: moto 5.2.5's server, in this process, on a fixed (or free) loopback port."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from moto.core.responses import ActionResult
 from moto.dynamodb.exceptions import DynamodbException
 from moto.dynamodb.responses import DynamoHandler
-from moto.server import ThreadedMotoServer
+
+from local import dynamodb_patch, inprocess, sfn_patch
+from local.persistence import WRITE_OPERATIONS, DataDir
 
 # Verified against moto 5.2.5 (PRODUCT.md): this makes Step Functions really execute ASL, and Lambda
 # never reach for Docker. It must be set before any state machine is created.
@@ -27,26 +32,72 @@ FAKE_CREDENTIALS = {
 
 
 _ONE_AT_A_TIME = threading.RLock()
+_journal: DataDir | None = None
+
+
+def stop_tracking_instances() -> None:
+    """Stop moto keeping every model object it ever creates (the cause of the emulator's growth).
+
+    moto 5.2.5's `BaseModel.__new__` appends each new instance to its class's `instances_tracked`, for
+    the dashboard at /moto-api/data.json, and nothing ever removes them. A DynamoDB `Item` is a model:
+    every item written, every deep copy a Query makes of its results, every copy of a table a
+    transaction took (the whole table, once per item of the transaction) stayed in memory for good:
+    0.26 GB → 17 GB in 12 minutes of load. The dashboard is not used here; the objects live as long as
+    the backends hold them, as anywhere else in Python.
+    """
+    from moto.core.common_models import BaseModel
+
+    if getattr(BaseModel, "untracked", False):
+        return
+
+    def __new__(cls: type, *args: Any, **kwargs: Any) -> Any:
+        return object.__new__(cls)
+
+    BaseModel.__new__ = staticmethod(__new__)  # type: ignore[method-assign, assignment]
+    BaseModel.untracked = True  # type: ignore[attr-defined]
+    # And every call listed the handler's methods with inspect.getmembers (3% of the CPU under load).
+    import moto.core.responses
+
+    moto.core.responses.method_names_from_class = functools.cache(moto.core.responses.method_names_from_class)
 
 
 def isolate_dynamodb() -> None:
-    """Run the emulator's DynamoDB calls one at a time, so its transactions are isolated as DynamoDB's are.
+    """Run the emulator's DynamoDB calls one at a time, so its transactions are isolated as DynamoDB's are,
+    and make their cost follow the items they touch (`local.dynamodb_patch`).
 
-    moto 5.2.5's TransactWriteItems snapshots the whole table and puts the snapshot back when an item
-    fails. With requests served on many threads, that can drop a write another request made meanwhile, or
-    bring back an item whose own transaction was rolled back (seen as "An event with this id exists" when
-    eight bookings race). Serialising the calls costs nothing measurable: moto runs them under the GIL.
+    moto 5.2.5's TransactWriteItems applies its writes one by one and undoes them when an item fails. With
+    requests served on many threads, another request could read a half-applied transaction, or have its
+    write undone with it (seen as "An event with this id exists" when eight bookings race). Serialising
+    the calls costs nothing measurable: moto runs them under the GIL. The same lock orders the journal
+    (`local.persistence`): a write is on disk before the call answers.
     """
+    dynamodb_patch.install()
+    stop_tracking_instances()
     if getattr(DynamoHandler.call_action, "isolated", False):
         return
     unguarded = DynamoHandler.call_action
 
-    def call_action(self: DynamoHandler) -> object:
+    def call_action(self: DynamoHandler) -> Any:
         with _ONE_AT_A_TIME:
-            return unguarded(self)
+            status, headers, body = unguarded(self)
+            journal = _journal
+            if journal is not None and status == 200:
+                operation = self._get_action()
+                if operation in WRITE_OPERATIONS:
+                    raw = self.raw_body
+                    text = raw.decode() if isinstance(raw, bytes) else str(raw or "")
+                    journal.append(self.current_account, self.region, operation, text)
+            return status, headers, body
 
     call_action.isolated = True  # type: ignore[attr-defined]
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+def attach_journal(journal: DataDir | None) -> None:
+    """From now on every acknowledged DynamoDB write is journalled in `journal` (None: no longer)."""
+    global _journal
+    with _ONE_AT_A_TIME:
+        _journal = journal
 
 
 TOKEN_WINDOW_SECONDS = 600.0  # DynamoDB keeps a ClientRequestToken for 10 minutes
@@ -102,26 +153,56 @@ def honour_client_request_tokens(clock: Any = time.monotonic) -> None:
     DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
 
 
-class Emulator:
-    """Start/stop the moto server and point this process's boto3 at it."""
+@contextmanager
+def writes_paused(timeout: float) -> Iterator[bool]:
+    """Hold every DynamoDB call for the block; yields False if a call did not finish within `timeout`."""
+    acquired = _ONE_AT_A_TIME.acquire(timeout=timeout)
+    try:
+        yield acquired
+    finally:
+        if acquired:
+            _ONE_AT_A_TIME.release()
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+
+class Emulator:
+    """Start/stop the moto server and point this process's boto3 at it.
+
+    The socket is bound in `start` itself, so a busy port is an OSError there (moto's ThreadedMotoServer
+    binds in its thread and then waits forever).
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.host = host
-        self.server = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
+        self.port = port
         self.url = ""
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._in_process: Any = None
 
     def start(self) -> str:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
         # moto compares Wait TimestampPath instants with naive *local* time: run the process in UTC.
         os.environ["TZ"] = "UTC"
         time.tzset()
         isolate_dynamodb()
         honour_client_request_tokens()
-        self.server.start()
-        _, port = self.server.get_host_and_port()
+        sfn_patch.install()
+        self.app = DomainDispatcherApplication(create_backend_app)
+        self._server = make_server(self.host, self.port, self.app, True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="onair-emulator", daemon=True)
+        self._thread.start()
+        port = self._server.server_address[1]
         self.url = f"http://{self.host}:{port}"
         os.environ.update(FAKE_CREDENTIALS)
         os.environ["MOTO_PORT"] = str(port)  # moto builds its own callback URLs from it
         os.environ["AWS_ENDPOINT_URL"] = self.url  # boto3 sends every service here
+        self._in_process = inprocess.install(self.url)  # ...and this process's own calls skip the socket
         self._configure()
         return self.url
 
@@ -135,5 +216,27 @@ class Emulator:
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
 
+    def dispatch(self, account: str, region: str, operation: str, body: str) -> int:
+        """Run one DynamoDB call in this process, as if it came over HTTP; returns its status."""
+        from werkzeug.test import Client
+
+        scope = f"local/20200101/{region}/dynamodb/aws4_request"
+        response = Client(self.app).post(
+            "/",
+            data=body,
+            headers={
+                "X-Amz-Target": f"DynamoDB_20120810.{operation}",
+                "Content-Type": "application/x-amz-json-1.0",
+                "Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=0",
+                "x-moto-account-id": account,
+            },
+        )
+        return response.status_code
+
     def stop(self) -> None:
-        self.server.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._in_process is not None:
+            inprocess.uninstall(self._in_process)
+            self._in_process = None

@@ -76,7 +76,7 @@ def http(aws: None, machine: str, clock: Any) -> Iterator[tuple[Api, list[tuple[
     )
     built.tenancy.bootstrap_operator(OPERATOR_KEY, clock())
     notes: list[tuple[str, dict[str, Any]]] = []
-    built.events.publish = lambda kind, detail: notes.append((kind, detail))
+    built.notifier.put = lambda kind, detail: notes.append((kind, detail))
     bootstrap.override(built)
     with Client(app) as client:
         yield Api(client.http, OPERATOR_KEY), notes
