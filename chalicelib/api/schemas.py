@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -492,13 +493,17 @@ class Availability(Model):
     free: list[FreeInterval] = Field(description="where a new booking fits")
 
 
+Action = StrEnum("Action", {name.upper(): name for name in ACTIONS})  # type: ignore[misc]
+Action.__doc__ = "What `POST /v1/events/{id}/actions` accepts (docs/lifecycle.md, Actions)."
+
+
 class ActionIn(Model):
     """`POST /v1/events/{id}/actions`: the action and its arguments."""
 
     model_config = ConfigDict(extra="forbid")
 
     # A plain string to the validator (an unknown action is the domain's 422 at /action), an enum to clients.
-    action: Annotated[str, Documented(Literal[ACTIONS])] = Field(
+    action: Annotated[str, Documented(Action)] = Field(
         description="what to do: see docs/lifecycle.md (Actions)"
     )
     seconds: int | None = Field(default=None, gt=0, le=31 * 24 * 3600, description="extend: seconds to add")

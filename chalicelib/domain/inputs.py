@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -258,20 +259,53 @@ LocalTime = Annotated[
     ),
 ]
 WholeNumber = Annotated[int, Field(ge=1, le=999_999_999)]
-DayName = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
 DayNumber = Annotated[int, Field(ge=0, le=6, description="0 = Sunday ... 6 = Saturday")]
+
+
+class Weekday(StrEnum):
+    """A day of the week as the simple form names it."""
+
+    MON = "MON"
+    TUE = "TUE"
+    WED = "WED"
+    THU = "THU"
+    FRI = "FRI"
+    SAT = "SAT"
+    SUN = "SUN"
+
+
+class Frequency(StrEnum):
+    """The simple form's period."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    YEARLY = "yearly"
+
+
+def _described(examples: list[dict[str, Any]]) -> Any:
+    """A form's JSON Schema extras: its examples, and optional members shown as optional, not nullable
+    (the forms are described, never instantiated: `null` is accepted and means absent)."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        for prop in schema.get("properties", {}).values():
+            if prop.get("default", 0) is None:
+                del prop["default"]
+        schema["examples"] = examples
+
+    return extra
 
 
 class RruleRecurrence(Strict):
     """The RFC 5545 form: an RRULE value evaluated in the series' time zone from its `start` (DTSTART)."""
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+        json_schema_extra=_described(
+            [
                 {"rrule": "FREQ=WEEKLY;BYDAY=TU,TH;COUNT=20"},
                 {"rrule": "FREQ=MONTHLY;BYDAY=-1FR", "exdates": ["2030-12-27T09:00:00"]},
             ]
-        }
+        )
     )
 
     rrule: str = Field(
@@ -279,38 +313,39 @@ class RruleRecurrence(Strict):
         "MINUTELY), INTERVAL, COUNT or UNTIL, BYxxx parts, WKST",
         examples=["FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10"],
     )
-    exdates: list[LocalTime] | None = Field(default=None, description="occurrences left out (EXDATE)")
-    rdates: list[LocalTime] | None = Field(default=None, description="occurrences added (RDATE)")
+    exdates: list[LocalTime] = Field(default=None, description="occurrences left out (EXDATE)")
+    rdates: list[LocalTime] = Field(default=None, description="occurrences added (RDATE)")
 
 
 class SimpleRecurrence(Strict):
     """The simple form: a frequency, an interval, days, and an end by count or date (none: endless)."""
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+        json_schema_extra=_described(
+            [
                 {"frequency": "weekly", "days": ["TUE", "THU"], "count": 20},
                 {"frequency": "daily", "interval": 2, "until": "2030-06-30"},
             ]
-        }
+        )
     )
 
-    frequency: Literal["daily", "weekly", "monthly", "yearly"] = Field(description="any letter case")
-    interval: WholeNumber | None = Field(default=None, description="every n-th period; default 1")
-    days: list[DayName | DayNumber] | None = Field(
+    frequency: Frequency = Field(description="any letter case")
+    interval: WholeNumber = Field(default=None, description="every n-th period; default 1")
+    days: list[Weekday | DayNumber] = Field(
         default=None,
         min_length=1,
         description="the only days it falls on; also MO..SU and full names, any case",
         examples=[["MON", "WED"]],
     )
-    count: WholeNumber | None = Field(default=None, description="how many occurrences (not with `until`)")
-    until: Annotated[str | int, Field(examples=["2030-06-30"])] | None = Field(
+    count: WholeNumber = Field(default=None, description="how many occurrences (not with `until`)")
+    until: str | int = Field(
         default=None,
         description="the last day (a date: up to the end of that local day) or a local date-time or instant, "
         "inclusive (not with `count`)",
+        examples=["2030-06-30"],
     )
-    exdates: list[LocalTime] | None = Field(default=None, description="occurrences left out")
-    rdates: list[LocalTime] | None = Field(default=None, description="occurrences added")
+    exdates: list[LocalTime] = Field(default=None, description="occurrences left out")
+    rdates: list[LocalTime] = Field(default=None, description="occurrences added")
 
 
 RecurrenceObject = Annotated[

@@ -59,7 +59,8 @@ class Documented:
     def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
         if isinstance(self.shape, dict):
             return dict(self.shape)
-        schema = dict(handler(TypeAdapter(self.shape).core_schema))
+        # As a list's items: a model or enum at the top would be inlined rather than referenced.
+        schema = dict(handler(TypeAdapter(list[self.shape]).core_schema)["items"])  # type: ignore[name-defined]
         if self.one_of and "anyOf" in schema:
             schema["oneOf"] = schema.pop("anyOf")
         return schema
