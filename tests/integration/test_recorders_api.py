@@ -82,9 +82,10 @@ def bucket(services: Any) -> Iterator[None]:
 
 @pytest.fixture
 def published(services: Any) -> list[tuple[str, dict[str, Any]]]:
-    """What the recorder services put on EventBridge (a fake publisher)."""
+    """What the recorder side puts on EventBridge (a fake publisher keeping the recorders' detail-types)."""
     seen: list[tuple[str, dict[str, Any]]] = []
-    services.notifier.put = lambda kind, detail: seen.append((kind, detail))
+    kinds = {"Capture At Risk", "Recording Ingested"}
+    services.notifier.put = lambda kind, detail: seen.append((kind, detail)) if kind in kinds else None
     return seen
 
 
