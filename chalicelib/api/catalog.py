@@ -110,7 +110,8 @@ def patch_channel(call: Call) -> Reply:
     summary="Delete a channel",
     status=204,
     errors=(404, 409, 412),
-    description="Refused with 409 while the channel has future events.",
+    description="Refused with 409 while the channel has bookings ahead: events (`event_ids`) or series "
+    "with occurrences ahead (`schedule_ids`).",
 )
 def delete_channel(call: Call) -> Reply:
     bootstrap.services().channels.delete(call.principal, call.path["channel_id"], call.if_match, call.now)
@@ -190,7 +191,8 @@ def patch_source(call: Call) -> Reply:
     tag="Sources",
     summary="Delete a source",
     status=204,
-    errors=(404, 412),
+    errors=(404, 409, 412),
+    description="Refused with 409 while bookings still to come use it (`event_ids`, `schedule_ids`).",
 )
 def delete_source(call: Call) -> Reply:
     bootstrap.services().sources.delete(call.principal, call.path["source_id"], call.if_match, call.now)

@@ -99,6 +99,7 @@ def _not_modified(call: Call, etag: str) -> bool:
     tag="Console",
     summary="The web console (HTML)",
     content="text/html",
+    statuses=(304,),
     description="Public page; it signs in with an API key kept in the tab's sessionStorage and calls /v1.",
 )
 def console_page(call: Call) -> Reply:

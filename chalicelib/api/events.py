@@ -170,6 +170,7 @@ def clone_event(call: Call) -> Reply:
     summary="Create or replace the event with this external_id",
     body=EventIn,
     response=EventOut,
+    statuses=(201,),
     errors=(400, 409, 412, 422),
     description="201 when created, 200 when replaced.",
 )

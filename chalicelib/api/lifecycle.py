@@ -71,6 +71,7 @@ def event_history(call: Call) -> Reply:
     tag="Lifecycle",
     summary="The event live on a channel",
     response=EventOut,
+    statuses=(204,),
     errors=(404,),
     description="200 with the event live on the channel now, or 204 when none is.",
 )

@@ -73,7 +73,12 @@ class Answer:
 
 
 def agent_route(
-    path: str, methods: list[str], summary: str, content: str = TEXT, description: str = ""
+    path: str,
+    methods: list[str],
+    summary: str,
+    content: str = TEXT,
+    description: str = "",
+    statuses: tuple[int, ...] = (),
 ) -> Callable[[Callable[[AgentCall], Answer]], Callable[[AgentCall], Answer]]:
     """Register `fn(call) -> Answer` for recorders (digest auth), and describe it in OpenAPI."""
 
@@ -87,6 +92,7 @@ def agent_route(
                     summary=summary,
                     tag=TAG,
                     content=content,
+                    statuses=statuses,
                     errors=(400, 401, 404, 409),
                     operation_id=f"{fn.__name__}_{method.lower()}",
                     description=(description + " " if description else "")
@@ -210,6 +216,7 @@ def services_available(call: AgentCall) -> Answer:
     "The agent's schedule (iCalendar)",
     content="text/calendar",
     description="`?agentid=<name>&cutoff=<epoch ms>`. `ETag`; `If-None-Match` with it → 304.",
+    statuses=(304,),
 )
 def calendars(call: AgentCall) -> Answer:
     body, etag = _agents().calendar(

@@ -28,6 +28,9 @@ class RouteSpec:
     query: type[BaseModel] | None = None
     response: type[BaseModel] | None = None
     status: int = 200
+    # Other success statuses (201 from an upsert that created, 204 or 304 without a body).
+    statuses: tuple[int, ...] = ()
+    # Error statuses beyond those the pipeline adds to every route of its kind (see `openapi.error_statuses`).
     errors: tuple[int, ...] = ()
     patch_of: type[BaseModel] | None = None
     content: str = "application/json"

@@ -150,7 +150,9 @@ def list_occurrences(call: Call) -> Reply:
     patch_of=EventIn,
     response=OccurrenceOut,
     errors=(400, 404, 409, 422),
-    description="`occurrence_start` is the original start, percent-encoded RFC 3339.",
+    description="`occurrence_start` names the occurrence by its original start: an instant or a local "
+    "date-time in the series' zone. The occurrence becomes an event (if it is not one yet) and the change "
+    "applies to it alone; the series keeps it as a modified exception.",
 )
 def patch_occurrence(call: Call) -> Reply:
     item = bootstrap.services().schedules.patch_occurrence(
@@ -173,6 +175,7 @@ def patch_occurrence(call: Call) -> Reply:
     summary="Skip one occurrence",
     status=204,
     errors=(404,),
+    description="Like EXDATE: the occurrence's event, if any, is cancelled. Skipping again changes nothing.",
 )
 def skip_occurrence(call: Call) -> Reply:
     bootstrap.services().schedules.skip_occurrence(

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.domain.errors import ValidationFailed
+from chalicelib.domain.inputs import RecurrenceObject
+from chalicelib.domain.lifecycle import ACTIONS
 from chalicelib.domain.models import (
     ApiKey,
     Channel,
+    Documented,
     Event,
     EventState,
     MediaLiveDriver,
@@ -28,6 +32,14 @@ from chalicelib.domain.time import Instant
 
 if TYPE_CHECKING:  # not at runtime: domain.schedules pulls in the recurrence engine (cold start)
     from chalicelib.domain.schedules import Schedule
+
+PATCH_OF = "x-onair-patch-of"
+"""Marks a field that takes a merge patch of a model (the OpenAPI document points it at `<model>Patch`)."""
+
+# An instant the API formats itself (a string already): described as the API's instants are.
+InstantText = Annotated[
+    str, Field(json_schema_extra={"format": "date-time", "examples": ["2030-01-07T09:00:00Z"]})
+]
 
 
 class Out(Model):
@@ -265,19 +277,50 @@ class ScheduleListQuery(PageQuery):
 
 
 class ExceptionOut(Model):
-    occurrence_start: str
+    """An occurrence that departs from its series: skipped, or moved or changed on its own."""
+
+    occurrence_start: InstantText = Field(description="the occurrence's original start: its name")
     skipped: bool
     modified: bool
     event_id: str | None
 
 
+class ScheduleFailure(Model):
+    """Why the materialiser cannot make a series' events."""
+
+    reason: str
+    at: InstantText
+
+
+_DAY_NAMES = {
+    name: full[:3]
+    for full in ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+    for name in (full[:2], full[:3], full)
+}
+
+
+def canonical_recurrence(raw: dict[str, Any]) -> dict[str, Any]:
+    """A stored recurrence as the API shows it: the simple form's `frequency` in lower case and its day
+    names as MON..SUN (the forms accept any case and MO/MONDAY); the rule itself is unchanged."""
+    shown = dict(raw)
+    if isinstance(shown.get("frequency"), str):
+        shown["frequency"] = shown["frequency"].lower()
+    if isinstance(shown.get("days"), list):
+        shown["days"] = [
+            _DAY_NAMES.get(day.strip().upper(), day) if isinstance(day, str) else day for day in shown["days"]
+        ]
+    return shown
+
+
 class ScheduleOut(Out):
     title: str
     channel_id: str
-    start: str = Field(description="first occurrence, local date-time in `timezone`")
+    start: str = Field(
+        description="first occurrence, local date-time in `timezone`", examples=["2030-01-08T09:00:00"]
+    )
     timezone: str
     duration: int
-    recurrence: dict[str, Any]
+    recurrence: RecurrenceObject
     active: bool
     source_ids: list[str]
     start_mode: Literal["auto", "manual"]
@@ -287,13 +330,13 @@ class ScheduleOut(Out):
     tags: list[str]
     category: str | None
     metadata: dict[str, str | int | float | bool]
-    settings: list[dict[str, Any]]
-    share: dict[str, Any]
+    settings: Annotated[list[dict[str, Any]], Documented(list[Setting])]
+    share: Annotated[dict[str, Any], Documented(Share)]
     status: Literal["active", "paused", "ended", "failing"] = Field(
         description="`failing`: the materialiser cannot make its events; `failure` says why"
     )
-    failure: dict[str, str] | None = Field(
-        default=None, description='why materialising failed: {"reason", "at"}; null when it works'
+    failure: Annotated[dict[str, str] | None, Documented(ScheduleFailure | None)] = Field(
+        default=None, description="why materialising failed; null when it works"
     )
     next_occurrence: Instant | None
     series_end: Instant | None = Field(
@@ -314,6 +357,7 @@ class ScheduleOut(Out):
         return cls.model_validate(
             {
                 **schedule.model_dump(),
+                "recurrence": canonical_recurrence(schedule.recurrence),
                 "status": schedule.status(next_occurrence),
                 "next_occurrence": next_occurrence,
                 "exceptions": exceptions,
@@ -327,12 +371,14 @@ class ScheduleList(Model):
 
 
 class OccurrenceOut(Model):
-    occurrence_start: str
-    start: str
-    end: str
-    event_id: str | None
+    """One occurrence of a series: its name (original start), where it is now, and its event if made."""
+
+    occurrence_start: InstantText = Field(description="the original start: the occurrence's name")
+    start: InstantText
+    end: InstantText
+    event_id: str | None = Field(description="null until the occurrence is an event (within the horizon)")
     state: EventState | None
-    modified: bool
+    modified: bool = Field(description="changed on its own (PATCH of this occurrence)")
 
 
 class OccurrenceList(Model):
@@ -349,8 +395,12 @@ class OccurrenceQuery(Query):
 class SplitIn(Model):
     model_config = ConfigDict(extra="forbid")
 
-    at: str | int = Field(description="the occurrence_start from which the new series takes over")
-    changes: dict[str, Any] = Field(
+    at: str | int = Field(
+        description="the occurrence_start from which the new series takes over (an instant, or a local "
+        "date-time in the series' zone)",
+        examples=["2030-02-05T09:00:00"],
+    )
+    changes: Annotated[dict[str, Any], Documented({"type": "object", PATCH_OF: "ScheduleIn"})] = Field(
         default_factory=dict, description="fields of the new series (merge patch)"
     )
     allow_conflict: bool = Field(
@@ -362,21 +412,46 @@ class PreviewIn(Model):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     start: str | int = Field(
-        description="DTSTART: local date-time (naive = in `timezone`) or instant; may be past"
+        description="DTSTART: local date-time (naive = in `timezone`) or instant; may be past",
+        examples=["2030-01-08T09:00:00"],
     )
-    timezone: str | None = Field(default=None, description="IANA zone; default the channel's, else UTC")
+    timezone: str | None = Field(
+        default=None, description="IANA zone; default the channel's, else UTC", examples=["Europe/London"]
+    )
     duration: int = Field(gt=0, le=31 * 24 * 3600)
-    recurrence: dict[str, Any]
-    channel_id: str | None = None
-    from_: Instant | None = Field(default=None, alias="from")
-    to: Instant | None = None
+    recurrence: RecurrenceObject
+    channel_id: str | None = Field(default=None, description="check each occurrence against this channel")
+    from_: Instant | None = Field(default=None, alias="from", description="occurrences starting at or after")
+    to: Instant | None = Field(default=None, description="occurrences starting before")
     limit: int = Field(default=100, ge=1, le=10_000)
+
+
+class ConflictRef(Model):
+    """Another booking a requested one overlaps (with the channel's changeover on both sides)."""
+
+    event_id: str | None = Field(description="null for a series occurrence that is not an event yet")
+    schedule_id: str | None = Field(description="the series the booking belongs to, if any")
+    title: str
+    start: InstantText
+    end: InstantText
+    kind: Literal["partial", "blocked"] = Field(
+        description="`blocked`: the requested interval lies wholly inside the other booking"
+    )
+    occurrence_start: InstantText | None = Field(
+        default=None,
+        description="which occurrence: of the series being checked, or of the other series when its "
+        "booking is not an event yet (absent otherwise)",
+    )
 
 
 class PreviewOccurrence(Model):
     start: Instant
     end: Instant
-    conflicts: list[dict[str, Any]] | None = None
+    conflicts: Annotated[list[dict[str, Any]] | None, Documented(list[ConflictRef])] = Field(
+        default=None,
+        description="present when `channel_id` was given: what the occurrence would overlap",
+        json_schema_extra=lambda schema: schema.pop("default", None),  # absent, never null
+    )
 
 
 class PreviewOut(Model):
@@ -418,13 +493,18 @@ class Availability(Model):
     free: list[FreeInterval] = Field(description="where a new booking fits")
 
 
+Action = StrEnum("Action", {name.upper(): name for name in ACTIONS})  # type: ignore[misc]
+Action.__doc__ = "What `POST /v1/events/{id}/actions` accepts (docs/lifecycle.md, Actions)."
+
+
 class ActionIn(Model):
     """`POST /v1/events/{id}/actions`: the action and its arguments."""
 
     model_config = ConfigDict(extra="forbid")
 
-    action: str = Field(
-        description="provision, start, stop, force_stop, publish, unpublish, cancel, extend, set_vod"
+    # A plain string to the validator (an unknown action is the domain's 422 at /action), an enum to clients.
+    action: Annotated[str, Documented(Action)] = Field(
+        description="what to do: see docs/lifecycle.md (Actions)"
     )
     seconds: int | None = Field(default=None, gt=0, le=31 * 24 * 3600, description="extend: seconds to add")
     visibility: Literal["none", "private", "public"] | None = Field(
@@ -480,6 +560,15 @@ class AuditQuery(PageQuery):
     to: Instant | None = Field(default=None, description="changes before this")
 
 
+class FieldChange(Model):
+    """One field's value before and after a change (null: absent)."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    from_: Any = Field(alias="from")
+    to: Any
+
+
 class AuditItem(Model):
     """One change: who made it, in which request, to what, and the fields before and after."""
 
@@ -490,10 +579,68 @@ class AuditItem(Model):
     resource_type: str
     resource_id: str
     action: str
-    changes: dict[str, dict[str, Any]] = Field(description='`{field: {"from", "to"}}` for each changed field')
+    changes: Annotated[dict[str, dict[str, Any]], Documented(dict[str, FieldChange])] = Field(
+        description="each changed field, before and after"
+    )
     reason: str | None = None
 
 
 class AuditList(Model):
     items: list[AuditItem]
     next_cursor: str | None
+
+
+# -- errors ---------------------------------------------------------------------------------------------
+
+
+class FieldProblem(Model):
+    pointer: str = Field(
+        description="JSON Pointer into the body (`/duration`), or `/query/<name>`, `/path/<name>`, "
+        "`/header/<name>`",
+        examples=["/duration"],
+    )
+    detail: str
+
+
+class Suggestion(Model):
+    """The earliest free slot of the same length on the channel (within the conflict horizon)."""
+
+    start: InstantText
+    end: InstantText
+
+
+class Problem(Model):
+    """An RFC 9457 problem (`application/problem+json`); the members after `detail` appear where they apply.
+
+    Described for clients only: `chalicelib.api.errors` writes every problem body.
+    """
+
+    type: str = Field(
+        description="`urn:onair:problem:<slug>` (docs/errors.md)", examples=["urn:onair:problem:validation"]
+    )
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] | None = Field(default=None, description="422 (and some 409s): each bad field")
+    conflicts: list[ConflictRef] | None = Field(
+        default=None, description="409 booking-conflict: what it overlaps"
+    )
+    suggestion: Suggestion | None = Field(
+        default=None, description="409 booking-conflict: the earliest free slot of the same length"
+    )
+    event_ids: list[str] | None = Field(
+        default=None, description="409 on deleting a channel or source: events still to come that hold it"
+    )
+    schedule_ids: list[str] | None = Field(
+        default=None, description="409 on deleting a channel or source: series with occurrences ahead"
+    )
+    state: EventState | None = Field(default=None, description="409 on an action: the event's state")
+    action: str | None = Field(default=None, description="409 on an action: the action refused")
+    allowed_actions: list[str] | None = Field(
+        default=None, description="409 on an action: what the state allows"
+    )
+    live_event_id: str | None = Field(
+        default=None, description="409 on `start`: the event live on the channel"
+    )
+    driver_error: str | None = Field(default=None, description="409 on an action: why the driver failed")
+    key_id: str | None = Field(default=None, description="409 on revoking a key that must stay")

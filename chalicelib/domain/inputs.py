@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,7 +21,7 @@ from pydantic import Strict as Exact
 
 from chalicelib.domain.digest import AGENT_NAME
 from chalicelib.domain.errors import ValidationFailed
-from chalicelib.domain.models import MediaLiveDriver, Model, NoopDriver, Setting, Share
+from chalicelib.domain.models import Documented, MediaLiveDriver, Model, NoopDriver, Setting, Share
 from chalicelib.domain.time import LATEST, Instant
 
 MAX_EVENT_SECONDS = 31 * 24 * 3600
@@ -245,16 +246,132 @@ class EventIn(EventTemplate):
         return data
 
 
+# -- the recurrence object ------------------------------------------------------------------------------
+# Described here for clients (OpenAPI, docs/recurrence.md); `chalicelib.domain.recurrence.parse_recurrence`
+# validates it, so every 422 points into `/recurrence` with the domain's own words.
+
+LocalTime = Annotated[
+    str | int,
+    Field(
+        description="a local date-time in the series' zone (`2030-01-07T09:00:00`), an instant with an "
+        "offset or `Z`, or epoch seconds",
+        examples=["2030-01-07T09:00:00"],
+    ),
+]
+WholeNumber = Annotated[int, Field(ge=1, le=999_999_999)]
+DayNumber = Annotated[int, Field(ge=0, le=6, description="0 = Sunday ... 6 = Saturday")]
+
+
+class Weekday(StrEnum):
+    """A day of the week as the simple form names it."""
+
+    MON = "MON"
+    TUE = "TUE"
+    WED = "WED"
+    THU = "THU"
+    FRI = "FRI"
+    SAT = "SAT"
+    SUN = "SUN"
+
+
+class Frequency(StrEnum):
+    """The simple form's period."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    YEARLY = "yearly"
+
+
+def _described(examples: list[dict[str, Any]]) -> Any:
+    """A form's JSON Schema extras: its examples, and optional members shown as optional, not nullable
+    (the forms are described, never instantiated: `null` is accepted and means absent)."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        for prop in schema.get("properties", {}).values():
+            if prop.get("default", 0) is None:
+                del prop["default"]
+        schema["examples"] = examples
+
+    return extra
+
+
+class RruleRecurrence(Strict):
+    """The RFC 5545 form: an RRULE value evaluated in the series' time zone from its `start` (DTSTART)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_described(
+            [
+                {"rrule": "FREQ=WEEKLY;BYDAY=TU,TH;COUNT=20"},
+                {"rrule": "FREQ=MONTHLY;BYDAY=-1FR", "exdates": ["2030-12-27T09:00:00"]},
+            ]
+        )
+    )
+
+    rrule: str = Field(
+        description="an RRULE value without DTSTART (an `RRULE:` prefix is allowed): FREQ (YEARLY down to "
+        "MINUTELY), INTERVAL, COUNT or UNTIL, BYxxx parts, WKST",
+        examples=["FREQ=WEEKLY;BYDAY=MO,WE;COUNT=10"],
+    )
+    exdates: list[LocalTime] = Field(default=None, description="occurrences left out (EXDATE)")
+    rdates: list[LocalTime] = Field(default=None, description="occurrences added (RDATE)")
+
+
+class SimpleRecurrence(Strict):
+    """The simple form: a frequency, an interval, days, and an end by count or date (none: endless)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_described(
+            [
+                {"frequency": "weekly", "days": ["TUE", "THU"], "count": 20},
+                {"frequency": "daily", "interval": 2, "until": "2030-06-30"},
+            ]
+        )
+    )
+
+    frequency: Frequency = Field(description="any letter case")
+    interval: WholeNumber = Field(default=None, description="every n-th period; default 1")
+    days: list[Weekday | DayNumber] = Field(
+        default=None,
+        min_length=1,
+        description="the only days it falls on; also MO..SU and full names, any case",
+        examples=[["MON", "WED"]],
+    )
+    count: WholeNumber = Field(default=None, description="how many occurrences (not with `until`)")
+    until: str | int = Field(
+        default=None,
+        description="the last day (a date: up to the end of that local day) or a local date-time or instant, "
+        "inclusive (not with `count`)",
+        examples=["2030-06-30"],
+    )
+    exdates: list[LocalTime] = Field(default=None, description="occurrences left out")
+    rdates: list[LocalTime] = Field(default=None, description="occurrences added")
+
+
+RecurrenceObject = Annotated[
+    dict[str, Any],
+    Documented(RruleRecurrence | SimpleRecurrence, one_of=True),
+    Field(
+        description="exactly one of the RFC 5545 form (`rrule`) or the simple form (`frequency`)",
+        examples=[{"frequency": "weekly", "days": ["TUE", "THU"], "count": 20}],
+    ),
+]
+"""The API's `recurrence` object: a plain JSON object here, typed for clients, validated by the domain."""
+
+
 class ScheduleIn(EventTemplate):
     """A schedule as a client writes it."""
 
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
     channel_id: Label
     start: str | int = Field(
-        description="first occurrence: local date-time (naive = in `timezone`) or instant"
+        description="first occurrence: local date-time (naive = in `timezone`) or instant",
+        examples=["2030-01-08T09:00:00"],
     )
-    timezone: str | None = Field(default=None, description="IANA zone; default: the channel's")
+    timezone: str | None = Field(
+        default=None, description="IANA zone; default: the channel's", examples=["Europe/London"]
+    )
     duration: Duration
-    recurrence: dict[str, Any]
+    recurrence: RecurrenceObject
     active: Bool = True
     allow_conflict: Bool = Field(default=False, description="book even if occurrences overlap (not stored)")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from chalicelib.domain.time import Instant
 
@@ -40,6 +41,29 @@ class Model(BaseModel):
     """
 
     model_config = ConfigDict(defer_build=True)
+
+
+@dataclass(frozen=True)
+class Documented:
+    """`Annotated` metadata: describe a field in JSON Schema (and so in OpenAPI) as `shape`, while it is
+    validated and serialised as its own type.
+
+    For fields whose rules live in the domain (the recurrence object, an action name: their 422s point
+    and word as the domain says) or that are passed through as plain JSON (a stored series' settings).
+    `one_of`: a union whose members exclude one another is described as `oneOf` rather than `anyOf`.
+    """
+
+    shape: Any  # a type, or a JSON Schema (a dict) used as it is
+    one_of: bool = False
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
+        if isinstance(self.shape, dict):
+            return dict(self.shape)
+        # As a list's items: a model or enum at the top would be inlined rather than referenced.
+        schema = dict(handler(TypeAdapter(list[self.shape]).core_schema)["items"])  # type: ignore[name-defined]
+        if self.one_of and "anyOf" in schema:
+            schema["oneOf"] = schema.pop("anyOf")
+        return schema
 
 
 class Record(Model):

@@ -2,7 +2,7 @@
 
 One builder per detail-type; instants are RFC 3339 UTC with `Z`; every detail has `tenant_id`, the
 record's `id` and the `actor` object. Each change is announced exactly once: one message, one notification.
-The README's "Notifications" table lists them.
+docs/notifications.md lists them (tests/unit/test_docs.py keeps the list complete).
 """
 
 from __future__ import annotations

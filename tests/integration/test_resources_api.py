@@ -1114,8 +1114,9 @@ def test_the_openapi_document_describes_every_route(api: Api) -> None:
     for name, schema in schemas.items():
         assert isinstance(schema, dict) and schema, f"schema {name} is not empty"
     for ref in set(_refs(doc)):
-        assert ref.startswith("#/components/schemas/"), ref
-        assert ref.rsplit("/", 1)[1] in schemas, f"{ref} resolves"
+        kind = ref.removeprefix("#/components/").split("/")[0]
+        assert kind in ("schemas", "responses"), ref
+        assert ref.rsplit("/", 1)[1] in doc["components"][kind], f"{ref} resolves"
     for name in ("ChannelIn", "EventIn", "SourceIn", "EventOut", "Problem"):
         assert name in schemas, f"the {name} schema is described"
     assert {"title", "channel_id", "start"} <= set(schemas["EventIn"]["required"])

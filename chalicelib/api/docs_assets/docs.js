@@ -9,6 +9,7 @@
   const SCH = '#/components/schemas/';
   const CHIPS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'minItems',
     'maxItems', 'multipleOf', 'pattern', 'default', 'uniqueItems', 'readOnly', 'writeOnly', 'deprecated'];
+  const FLAGS = ['uniqueItems', 'readOnly', 'writeOnly', 'deprecated'];
   let spec = {};
 
   // ---------- helpers ----------
@@ -34,7 +35,9 @@
   const keys = x => (obj(x) ? Object.keys(x) : []);
   const arr = x => (Array.isArray(x) ? x : []);
   const json = v => { try { const s = JSON.stringify(v); return s === undefined ? String(v) : s; } catch (e) { return String(v); } };
-  const desc = t => (t ? h('div', { class: 'desc' }, String(t)) : null);
+  // Descriptions are CommonMark in OpenAPI; `code spans` are the part ours use (the rest shows as text).
+  const inline = t => String(t).split('`').map((part, i) => (i % 2 ? h('code', null, part) : part));
+  const desc = t => (t ? h('div', { class: 'desc' }, inline(t)) : null);
   const note = (t, c) => h('div', { class: c ? 'note ' + c : 'note' }, t);
   const safeId = s => String(s).replace(/[^\w.-]/g, '_');
   const schemaId = n => 'schema-' + safeId(n);
@@ -105,7 +108,10 @@
     if (Array.isArray(s.enum)) out.push(h('span', { class: 'chip enum' }, 'enum: ' + s.enum.map(json).join(', ')));
     for (const k of CHIPS) {
       const v = s[k];
-      if (v !== undefined && v !== false) out.push(h('span', { class: 'chip' }, v === true ? k : k + ': ' + (typeof v === 'string' && k !== 'default' ? v : json(v))));
+      if (v === undefined) continue;
+      // Flags read as their name when set; every other keyword shows its value (`default: false` included).
+      if (FLAGS.includes(k)) { if (v === true) out.push(h('span', { class: 'chip' }, k)); continue; }
+      out.push(h('span', { class: 'chip' }, k + ': ' + (typeof v === 'string' && k !== 'default' ? v : json(v))));
     }
     const ex = s.example !== undefined ? s.example : arr(s.examples)[0];
     if (ex !== undefined) out.push(h('span', { class: 'chip ex' }, 'example: ' + json(ex)));
