@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_local_stack import KEY, ROOT, free_port, start_stack
+from tests.e2e.test_local_stack import KEY, free_port, start_stack
+
+ROOT = Path(__file__).resolve().parents[2]
 
 README = ROOT / "README.md"
 BLOCK = re.compile(r"```sh walkthrough\n(.*?)```\s*```text output\n(.*?)```", re.S)
