@@ -613,6 +613,9 @@ def _parse_rrule(value: Any, zone: ZoneInfo, pointer: str) -> _Rule:
         raise fail("BYDAY ordinals (e.g. 1MO) need FREQ=MONTHLY or FREQ=YEARLY without BYWEEKNO")
     if "BYWEEKNO" in ints and freq != YEARLY:
         raise fail("BYWEEKNO needs FREQ=YEARLY")
+    if any(abs(n) > 5 for n, _ in byday) and (freq == MONTHLY or "BYMONTH" in ints):
+        # Within a month (MONTHLY, or YEARLY with BYMONTH) a day comes at most 5 times.
+        raise fail("BYDAY ordinals within a month run from 1 to 5 (or -1 to -5)")
     if "BYYEARDAY" in ints and freq in (DAILY, WEEKLY, MONTHLY):
         raise fail("BYYEARDAY cannot be used with FREQ=DAILY, WEEKLY or MONTHLY")
     # Hour- and minute-steps that skip whole days by a day-of-month or day-of-year filter make dateutil walk

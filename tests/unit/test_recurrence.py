@@ -423,6 +423,8 @@ INVALID_CASES = [
     pytest.param({"rrule": "FREQ=WEEKLY;BYDAY=1MO"}, "", [R], id="BYDAY ordinal with WEEKLY"),
     pytest.param({"rrule": "FREQ=YEARLY;BYWEEKNO=20;BYDAY=1MO"}, "", [R], id="BYDAY ordinal with BYWEEKNO"),
     pytest.param({"rrule": "FREQ=MONTHLY;BYWEEKNO=1"}, "", [R], id="BYWEEKNO without YEARLY"),
+    pytest.param({"rrule": "FREQ=MONTHLY;BYDAY=6MO"}, "", [R], id="a sixth Monday in a month"),
+    pytest.param({"rrule": "FREQ=YEARLY;BYMONTH=3;BYDAY=-20FR,TU"}, "", [R], id="ordinal 20 within a month"),
     pytest.param({"rrule": "FREQ=MONTHLY;BYYEARDAY=1"}, "", [R], id="BYYEARDAY with MONTHLY"),
     pytest.param({"rrule": "FREQ=WEEKLY;BYMONTHDAY=1"}, "", [R], id="BYMONTHDAY with WEEKLY"),
     pytest.param({"rrule": "FREQ=DAILY;BYSETPOS=1"}, "", [R], id="BYSETPOS alone"),
