@@ -2,7 +2,18 @@
 
 from chalice import Chalice
 
-from chalicelib.api import catalog, console, events, lifecycle, meta, opencast, recordings, schedules, tenancy
+from chalicelib.api import (
+    catalog,
+    console,
+    events,
+    feeds,
+    lifecycle,
+    meta,
+    opencast,
+    recordings,
+    schedules,
+    tenancy,
+)
 from chalicelib.api.routing import add_method_not_allowed
 from chalicelib.jobs import scheduled, tasks
 
@@ -18,6 +29,7 @@ for blueprint in (
     opencast.bp,  # room recorders: the Opencast capture-agent endpoints, outside /v1
     recordings.bp,
     console.bp,
+    feeds.bp,
     scheduled.bp,
     tasks.bp,
 ):

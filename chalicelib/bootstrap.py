@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from chalicelib.services.auth import AuthService
     from chalicelib.services.catalog import CatalogService, ChannelService
     from chalicelib.services.events import EventService
+    from chalicelib.services.feeds import FeedService
     from chalicelib.services.idempotency import IdempotencyService
     from chalicelib.services.ingest import IngestService
     from chalicelib.services.lifecycle import LifecycleService
@@ -42,6 +43,7 @@ class Services:
     lifecycle: LifecycleService
     agents: AgentService
     ingest: IngestService
+    feeds: FeedService
     jobs: dict[str, Callable[[datetime], dict]]
 
 
@@ -57,6 +59,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.adapters.agents import AgentRegistry, DigestState
     from chalicelib.adapters.dynamo import Table
     from chalicelib.adapters.events import EventStore
+    from chalicelib.adapters.feeds import FeedStore
     from chalicelib.adapters.history import HistoryStore
     from chalicelib.adapters.idempotency import IdempotencyStore
     from chalicelib.adapters.lock import ChannelLocks
@@ -74,6 +77,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.services.bookings import ChannelBookings
     from chalicelib.services.catalog import ChannelService, SourceService
     from chalicelib.services.events import EventService
+    from chalicelib.services.feeds import FeedService
     from chalicelib.services.idempotency import IdempotencyService
     from chalicelib.services.ingest import IngestService
     from chalicelib.services.lifecycle import LifecycleService
@@ -139,6 +143,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
         materialiser=materialiser,
         agents=agents,
         ingest=IngestService(agents, events, recordings, publish, settings.download_url_seconds),
+        feeds=FeedService(FeedStore(table), event_store, bookings, settings.horizon),
         jobs={
             "materialise": materialiser.tick,
             "lifecycle_runs": lifecycle.start_due_runs,
