@@ -38,7 +38,7 @@ def machine() -> dict[str, Any]:
 
 
 def figures(full: bool) -> list[Figure]:
-    from bench import dynamo, importing, pure, roundtrips, stack
+    from bench import dynamo, feeds, importing, pure, roundtrips, stack
 
     settings = FULL if full else QUICK
     found: list[Figure] = []
@@ -60,8 +60,9 @@ def figures(full: bool) -> list[Figure]:
     run("conflict sweep", lambda: pure.conflict_sweep(repeats=settings["repeats"], pair_repeats=1 + full * 2))
     run("materialiser tick", dynamo.tick)
     run("far create among series", lambda: dynamo.far_create(repeats=settings["repeats"] * 2))
+    run("calendar feed", lambda: feeds.figure(50 if full else 20))
     order = ["cold import", "DynamoDB round trips", "create-event", "items read, one", "preview", "conflict"]
-    order += ["items read by one materialiser", "create an event 400 days", "lifecycle"]
+    order += ["items read by one materialiser", "create an event 400 days", "calendar feed", "lifecycle"]
     return sorted(found, key=lambda f: next(i for i, p in enumerate(order) if f.name.startswith(p)))
 
 

@@ -101,11 +101,13 @@ def get_feed(call: Call) -> Reply:
 
 
 def calendar(call: Call) -> Reply:
-    text, tag = bootstrap.services().feeds.calendar(call.path["token"], call.now, site_url(call))
-    if _not_modified(call, tag):
-        return Reply(None, 304, etag=tag, headers=CALENDAR_HEADERS, content_type=CALENDAR_TYPE)
+    found = bootstrap.services().feeds.calendar(call.path["token"], call.now, site_url(call))
+    if _not_modified(call, found.etag):  # nothing is written for a calendar app that has it already
+        return Reply(None, 304, etag=found.etag, headers=CALENDAR_HEADERS, content_type=CALENDAR_TYPE)
     name = {"Content-Disposition": 'inline; filename="onair.ics"'}
-    return Reply(text, etag=tag, headers={**CALENDAR_HEADERS, **name}, content_type=CALENDAR_TYPE)
+    return Reply(
+        found.render(), etag=found.etag, headers={**CALENDAR_HEADERS, **name}, content_type=CALENDAR_TYPE
+    )
 
 
 RECORD = RouteSpec(

@@ -4,17 +4,17 @@ A calendar is the feed's channels' bookings overlapping its window: every event 
 ones show as cancelled) and the occurrences of active series that are not events yet, read as
 `ChannelBookings.window` reads them (series first, then events; an occurrence already seen as an event
 counts once, as the event). The cost is bounded: at most `max_channels` channels, and reading stops at
-`max_entries` bookings, the earliest first, across channels (each channel's events arrive sorted by
-start, a page per Query, and are merged lazily).
+`max_entries` bookings, those nearest to now: each channel's events arrive sorted by start, a page per
+Query, from now forward and then from now back, merged lazily across channels.
 """
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import hmac
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib.adapters.events import EventStore
@@ -34,13 +34,22 @@ from chalicelib.domain.feeds import (
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.models import Channel, Principal
 from chalicelib.domain.queries import EventQuery
-from chalicelib.domain.schedules import pending_bookings
+from chalicelib.domain.schedules import Schedule, pending_bookings
 from chalicelib.services.auth import hash_key
 from chalicelib.services.bookings import ChannelBookings
 from chalicelib.services.common import check_if_match
 
 NO_FEED = "No such calendar feed: the URL is wrong, or the feed was revoked."
 MAX_TOKEN_CHARS = 200
+PAGE = 500  # events per Query
+
+
+@dataclass(frozen=True)
+class FeedCalendar:
+    """A feed's calendar: its ETag, known before its text is written (a 304 writes nothing)."""
+
+    etag: str
+    render: Callable[[], str]
 
 
 def new_token() -> str:
@@ -105,11 +114,9 @@ class FeedService:
 
     # -- the calendar ---------------------------------------------------------------------------------
 
-    def calendar(self, token: str, now: datetime, console: str) -> tuple[str, str]:
-        """The iCalendar text of the feed `token` opens, and its ETag; 404 for an unknown or revoked one.
-
-        `console` is the console's absolute base URL (each booking links to its week there).
-        """
+    def calendar(self, token: str, now: datetime, console: str) -> FeedCalendar:
+        """The calendar the feed `token` opens (404 for an unknown or revoked token): its ETag at once,
+        its text when asked (`console` is the console's absolute base URL, linked from each booking)."""
         from chalicelib.domain import ical  # icalendar takes ~0.1 s to import: only feeds pay for it
 
         found = self._lookup(token)
@@ -118,40 +125,47 @@ class FeedService:
             channels, capped = self.store.first_channels(tenant_id, self.max_channels)
         else:
             channels, capped = self.store.channels_by_id(tenant_id, channel_ids[: self.max_channels]), False
-        start, end = window(now)
-        entries, truncated = self.entries(channels, start, end)
+        entries, truncated = self.entries(channels, now)
         header = ical.Header(
             name=found["name"],
             description=ical.header_description(len(channels), capped, truncated, self.max_entries),
             console=console,
-            window=(start, end),
+            window=window(now),
             horizon=self.horizon,
         )
-        text = ical.calendar(header, entries, {c.id: c for c in channels})
-        return text, '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
+        rooms = {c.id: ical.Room(c.id, c.name, c.timezone, c.location) for c in channels}
+        return FeedCalendar(ical.etag(header, entries, rooms), lambda: ical.calendar(header, entries, rooms))
 
-    def entries(self, channels: list[Channel], start: datetime, end: datetime) -> tuple[list[Entry], bool]:
-        """The bookings of `channels` overlapping `[start, end)`, earliest first, at most `max_entries`
-        of them; and whether there were more."""
-        merged = heapq.merge(*(self._channel(c, start, end) for c in channels), key=order)
+    def entries(self, channels: list[Channel], now: datetime) -> tuple[list[Entry], bool]:
+        """The bookings of `channels` overlapping the window around `now`, in calendar order: at most
+        `max_entries`, those nearest to now (from now on first, then back into the past), and whether
+        there were more."""
+        start, end = window(now)
+        series = {c.id: self.bookings.series(c) for c in channels}  # before any events: see the module doc
+        ahead = heapq.merge(*(self._channel(c, series[c.id], now, end) for c in channels), key=order)
+        behind = heapq.merge(
+            *(self._channel(c, series[c.id], start, now, back=True) for c in channels),
+            key=order,
+            reverse=True,
+        )
         chosen: dict[str, Entry] = {}
-        truncated = False
-        for entry in merged:
-            held = chosen.get(entry.uid)
-            if held is not None:  # an occurrence and its event, seen both ways: the event stands
-                if entry.is_event and not held.is_event:
-                    chosen[entry.uid] = entry
-                continue
-            if len(chosen) >= self.max_entries:
-                truncated = True
-                break
-            chosen[entry.uid] = entry
-        return sorted(chosen.values(), key=order), truncated
+        for stream in (ahead, behind):  # `behind` is read only if room is left
+            for entry in stream:
+                held = chosen.get(entry.uid)
+                if held is not None:  # seen twice (an occurrence and its event, or across `now`)
+                    if entry.is_event and not held.is_event:
+                        chosen[entry.uid] = entry  # the event stands
+                    continue
+                if len(chosen) >= self.max_entries:
+                    return sorted(chosen.values(), key=order), True
+                chosen[entry.uid] = entry
+        return sorted(chosen.values(), key=order), False
 
-    def _channel(self, channel: Channel, start: datetime, end: datetime) -> Iterator[Entry]:
-        """One channel's bookings in calendar order. Its series are read now, before its events (read
-        lazily, a page at a time, as the merge asks for them): see `chalicelib.services.bookings`."""
-        series = self.bookings.series(channel)
+    def _channel(
+        self, channel: Channel, series: list[Schedule], start: datetime, end: datetime, back: bool = False
+    ) -> Iterator[Entry]:
+        """One channel's bookings overlapping `[start, end)` in calendar order (reversed with `back`).
+        Its events are read lazily, a page (one Query) at a time, as the merge asks for them."""
         pending = sorted(
             (
                 occurrence_entry(booking, schedule)
@@ -159,12 +173,18 @@ class FeedService:
                 for booking in pending_bookings(schedule, [(start, end)])
             ),
             key=order,
+            reverse=back,
         )
         query = EventQuery(
-            tenant_id=channel.tenant_id, channel_id=channel.id, start_from=start, to=end, limit=500
+            tenant_id=channel.tenant_id,
+            channel_id=channel.id,
+            start_from=start,
+            to=end,
+            descending=back,
+            limit=PAGE,
         )
         events = (event_entry(e) for e in self.events.iterate(query, channel.max_event_seconds))
-        return heapq.merge(events, pending, key=order)
+        return heapq.merge(events, pending, key=order, reverse=back)
 
     def _lookup(self, token: str) -> dict:
         if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_CHARS:

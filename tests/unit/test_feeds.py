@@ -22,8 +22,8 @@ from chalicelib.domain.feeds import (
     sequence,
     window,
 )
-from chalicelib.domain.ical import Header, calendar
-from chalicelib.domain.models import Channel, Event, EventState
+from chalicelib.domain.ical import Header, Room, calendar, etag
+from chalicelib.domain.models import Event, EventState
 from chalicelib.domain.schedules import Schedule
 
 NOW = datetime(2027, 3, 1, 8, tzinfo=UTC)
@@ -34,10 +34,8 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def room(zone: str = "Europe/London", **extra: object) -> Channel:
-    return Channel(
-        id="ch_1", tenant_id="t", created_at=NOW, updated_at=NOW, name="Room 101", timezone=zone, **extra
-    )
+def room(zone: str = "Europe/London", location: str | None = None) -> Room:
+    return Room("ch_1", "Room 101", zone, location)
 
 
 def entry(start: str, minutes: int = 50, **extra: object) -> Entry:
@@ -56,7 +54,7 @@ def entry(start: str, minutes: int = 50, **extra: object) -> Entry:
     return Entry(**fields)  # type: ignore[arg-type]
 
 
-def parsed(entries: list[Entry], channel: Channel) -> Calendar:
+def parsed(entries: list[Entry], channel: Room) -> Calendar:
     header = Header("Rooms", "All rooms", "https://onair.example/api/", window(NOW), timedelta(days=30))
     return Calendar.from_ical(calendar(header, entries, {channel.id: channel}))
 
@@ -188,9 +186,7 @@ def test_a_planned_occurrence_says_so_and_links_to_its_week_in_the_console() -> 
     link = "https://onair.example/api/#/week/2027-05-03/ch_1"
     assert str(vevent["DESCRIPTION"]).splitlines() == [
         "State: planned (a series occurrence; it becomes an event 30 days before it starts)",
-        "Channel: Room 101 (Europe/London)",
         "Series: sch_1",
-        "Event: evt_future",
         f"Open in the onair console: {link}",
     ]
     assert (str(vevent["URL"]), str(vevent["UID"]), str(vevent["STATUS"])) == (
@@ -206,10 +202,25 @@ def test_the_console_link_uses_the_local_date_not_the_utc_one() -> None:
     assert str(vevent["URL"]).endswith("#/week/2027-03-03/ch_1")
 
 
-def test_the_same_bookings_always_give_the_same_text() -> None:
+def test_the_etag_follows_what_the_text_shows_and_nothing_else() -> None:
     entries = [entry("2027-03-02T09:00:00Z"), entry("2027-06-02T09:00:00Z", uid="evt_2")]
     header = Header("Rooms", "All", "https://x/", window(NOW), timedelta(days=30))
-    assert calendar(header, entries, {"ch_1": room()}) == calendar(header, entries, {"ch_1": room()})
+    rooms = {"ch_1": room()}
+    text, tag = calendar(header, entries, rooms), etag(header, entries, rooms)
+    later = Header("Rooms", "All", "https://x/", window(NOW + timedelta(hours=5)), timedelta(days=30))
+    assert (calendar(later, entries, rooms), etag(later, entries, rooms)) == (text, tag), (
+        "the same bookings an hour later: the same text and ETag"
+    )
+    for changed, message in [
+        (
+            (header, [*entries[:1], entry("2027-06-02T09:00:00Z", uid="evt_2", sequence=2)], rooms),
+            "a booking",
+        ),
+        ((header, entries, {"ch_1": room(location="Annex")}), "the room"),
+        ((Header("Other", "All", "https://x/", window(NOW), timedelta(days=30)), entries, rooms), "the name"),
+        ((header, entries[:1], rooms), "one booking fewer"),
+    ]:
+        assert calendar(*changed) != text and etag(*changed) != tag, message
 
 
 def test_importing_the_app_and_its_services_does_not_load_icalendar() -> None:
