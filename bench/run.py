@@ -60,7 +60,7 @@ def figures(full: bool) -> list[Figure]:
     run("conflict sweep", lambda: pure.conflict_sweep(repeats=settings["repeats"], pair_repeats=1 + full * 2))
     run("materialiser tick", dynamo.tick)
     run("far create among series", lambda: dynamo.far_create(repeats=settings["repeats"] * 2))
-    run("calendar feed", lambda: feeds.figure(50 if full else 20))
+    run("calendar feed", lambda: feeds.figure(50 if full else 10))
     order = ["cold import", "DynamoDB round trips", "create-event", "items read, one", "preview", "conflict"]
     order += ["items read by one materialiser", "create an event 400 days", "calendar feed", "lifecycle"]
     return sorted(found, key=lambda f: next(i for i, p in enumerate(order) if f.name.startswith(p)))
