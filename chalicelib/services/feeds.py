@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from chalicelib.adapters.events import EventStore
 from chalicelib.adapters.feeds import FeedStore
@@ -42,6 +43,7 @@ from chalicelib.services.common import check_if_match
 NO_FEED = "No such calendar feed: the URL is wrong, or the feed was revoked."
 MAX_TOKEN_CHARS = 200
 PAGE = 500  # events per Query
+STRETCH = timedelta(days=31)  # series occurrences are expanded this much of the window at a time
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,27 @@ def new_token() -> str:
 def order(entry: Entry) -> tuple[datetime, bool, str]:
     """Calendar order: by start; at one start an event before an occurrence (so the event wins), then id."""
     return entry.start, not entry.is_event, entry.uid
+
+
+def pending(series: list[Schedule], start: datetime, end: datetime, back: bool = False) -> Iterator[Entry]:
+    """The series' occurrences that are not events yet overlapping `[start, end)`, in calendar order
+    (reversed with `back`), expanded a stretch at a time as they are asked for: a dense series costs only
+    what the feed takes of it. Each occurrence belongs to the stretch it starts in (the first stretch
+    also keeps those that began before `start`)."""
+    if not series:
+        return
+    edges = [start]
+    while edges[-1] < end:
+        edges.append(min(edges[-1] + STRETCH, end))
+    stretches = list(enumerate(pairwise(edges)))
+    for i, (a, b) in reversed(stretches) if back else stretches:
+        found = [
+            occurrence_entry(booking, schedule)
+            for schedule in series
+            for booking in pending_bookings(schedule, [(a, b)])
+            if i == 0 or booking.start >= a
+        ]
+        yield from sorted(found, key=order, reverse=back)
 
 
 class FeedService:
@@ -166,15 +189,6 @@ class FeedService:
     ) -> Iterator[Entry]:
         """One channel's bookings overlapping `[start, end)` in calendar order (reversed with `back`).
         Its events are read lazily, a page (one Query) at a time, as the merge asks for them."""
-        pending = sorted(
-            (
-                occurrence_entry(booking, schedule)
-                for schedule in series
-                for booking in pending_bookings(schedule, [(start, end)])
-            ),
-            key=order,
-            reverse=back,
-        )
         query = EventQuery(
             tenant_id=channel.tenant_id,
             channel_id=channel.id,
@@ -184,7 +198,7 @@ class FeedService:
             limit=PAGE,
         )
         events = (event_entry(e) for e in self.events.iterate(query, channel.max_event_seconds))
-        return heapq.merge(events, pending, key=order, reverse=back)
+        return heapq.merge(events, pending(series, start, end, back), key=order, reverse=back)
 
     def _lookup(self, token: str) -> dict:
         if not token.startswith(TOKEN_PREFIX) or len(token) > MAX_TOKEN_CHARS:

@@ -231,3 +231,46 @@ def test_importing_the_app_and_its_services_does_not_load_icalendar() -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == [], "icalendar costs ~0.1 s to import: only a feed request pays for it"
+
+
+# -- series occurrences, a stretch at a time -----------------------------------------------------------
+
+
+def series(rule: dict, start: str = "2027-03-01T09:00:00", duration: int = 3000) -> Schedule:
+    return Schedule(
+        id="sch_1",
+        tenant_id="t",
+        created_at=NOW,
+        updated_at=NOW,
+        title="Lecture",
+        channel_id="ch_1",
+        start=start,
+        timezone="Europe/London",
+        duration=duration,
+        recurrence=rule,
+    )
+
+
+@pytest.mark.parametrize(
+    "schedule, message",
+    [
+        (series({"frequency": "daily"}), "daily, across London's change and many stretches"),
+        (series({"rrule": "FREQ=HOURLY;INTERVAL=2"}, duration=3600), "every other hour: thousands"),
+        (series({"frequency": "weekly"}, duration=3 * 24 * 3600), "three days long: across stretch edges"),
+        (series({"frequency": "daily", "count": 3}), "three only"),
+        (series({"frequency": "daily"}, start="2028-06-01T09:00:00"), "after the window"),
+    ],
+)
+def test_occurrences_read_a_stretch_at_a_time_are_all_of_them_once_in_order(
+    schedule: Schedule, message: str
+) -> None:
+    from chalicelib.domain.schedules import pending_bookings
+    from chalicelib.services.feeds import order, pending
+
+    start, end = NOW + timedelta(days=2, hours=5), NOW + timedelta(days=365)
+    whole = sorted(
+        (occurrence_entry(b, schedule) for b in pending_bookings(schedule, [(start, end)])), key=order
+    )
+    assert list(pending([schedule], start, end)) == whole, message
+    assert list(pending([schedule], start, end, back=True)) == whole[::-1], message
+    assert all(e.end > start and e.start < end for e in whole), message
