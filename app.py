@@ -3,6 +3,7 @@
 from chalice import Chalice
 
 from chalicelib.api import (
+    audit,
     catalog,
     console,
     events,
@@ -28,6 +29,7 @@ for blueprint in (
     schedules.bp,
     opencast.bp,  # room recorders: the Opencast capture-agent endpoints, outside /v1
     recordings.bp,
+    audit.bp,
     console.bp,
     feeds.bp,
     scheduled.bp,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
 import time
 import urllib.request
+from typing import Any
 
+from moto.core.responses import ActionResult
+from moto.dynamodb.exceptions import DynamodbException
 from moto.dynamodb.responses import DynamoHandler
 from moto.server import ThreadedMotoServer
 
@@ -45,6 +49,59 @@ def isolate_dynamodb() -> None:
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
 
 
+TOKEN_WINDOW_SECONDS = 600.0  # DynamoDB keeps a ClientRequestToken for 10 minutes
+_tokens: dict[tuple[str, str, str], tuple[str, float]] = {}  # (account, region, token) -> (items hash, when)
+_tokens_lock = threading.Lock()
+
+
+class IdempotentParameterMismatch(DynamodbException):
+    """What DynamoDB answers when a ClientRequestToken comes back with other items."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "com.amazonaws.dynamodb.v20120810#IdempotentParameterMismatchException",
+            "The request uses the same client token as a previous, but non-identical request.",
+        )
+
+
+def honour_client_request_tokens(clock: Any = time.monotonic) -> None:
+    """Make the emulator's TransactWriteItems honour `ClientRequestToken` as DynamoDB does (moto ignores it).
+
+    Within 10 minutes of a transaction that succeeded, the same token with the same items succeeds again
+    without applying anything; the same token with other items is `IdempotentParameterMismatchException`.
+    A transaction that was cancelled leaves no trace, so its retry is judged afresh. This is what makes a
+    botocore retry of a write whose answer was lost (a stalled emulator, a dropped connection) report the
+    write's first outcome instead of failing its own conditions. Separate from `isolate_dynamodb`, and
+    like it idempotent; both are pinned to moto 5.2.5's `DynamoHandler`.
+    """
+    if getattr(DynamoHandler.transact_write_items, "honours_tokens", False):
+        return
+    unpatched = DynamoHandler.transact_write_items
+
+    def transact_write_items(self: DynamoHandler) -> Any:
+        token = self.body.get("ClientRequestToken")
+        if not token:
+            return unpatched(self)
+        key = (self.current_account, self.region, token)
+        items = hashlib.sha256(json.dumps(self.body["TransactItems"], sort_keys=True).encode()).hexdigest()
+        now = clock()
+        with _tokens_lock:
+            for stale in [k for k, (_, at) in _tokens.items() if now - at > TOKEN_WINDOW_SECONDS]:
+                del _tokens[stale]
+            seen = _tokens.get(key)
+        if seen is not None:
+            if seen[0] != items:
+                raise IdempotentParameterMismatch()
+            return ActionResult({"ConsumedCapacity": [], "ItemCollectionMetrics": {}})  # the first outcome
+        result = unpatched(self)  # raises when cancelled: nothing is remembered
+        with _tokens_lock:
+            _tokens[key] = (items, now)
+        return result
+
+    transact_write_items.honours_tokens = True  # type: ignore[attr-defined]
+    DynamoHandler.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
 class Emulator:
     """Start/stop the moto server and point this process's boto3 at it."""
 
@@ -58,6 +115,7 @@ class Emulator:
         os.environ["TZ"] = "UTC"
         time.tzset()
         isolate_dynamodb()
+        honour_client_request_tokens()
         self.server.start()
         _, port = self.server.get_host_and_port()
         self.url = f"http://{self.host}:{port}"

@@ -13,7 +13,7 @@ same id, which counts once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from chalicelib.adapters.events import EventStore
@@ -70,6 +70,22 @@ class ChannelBookings:
             if event.occupies():
                 bookings.append(as_booking(event))
         return bookings, seen
+
+    def every_event(
+        self, channel: Channel, start: datetime, end: datetime, descending: bool = False
+    ) -> Iterator[Event]:
+        """Every event overlapping `[start, end)` in any state (a calendar shows cancelled ones too), by
+        start (latest first with `descending`), read lazily a Query page at a time. With `series()`
+        read first, these and the series' `pending_bookings` not among them are `window()`'s bookings."""
+        query = EventQuery(
+            tenant_id=channel.tenant_id,
+            channel_id=channel.id,
+            start_from=start,
+            to=end,
+            descending=descending,
+            limit=500,
+        )
+        return self.event_store.iterate(query, channel.max_event_seconds)
 
     def window(
         self,

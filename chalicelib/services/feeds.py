@@ -1,11 +1,16 @@
 """Calendar feeds: creating, listing and revoking them, and a feed's calendar for its secret token.
 
-A calendar is the feed's channels' bookings overlapping its window: every event in any state (cancelled
-ones show as cancelled) and the occurrences of active series that are not events yet, read as
-`ChannelBookings.window` reads them (series first, then events; an occurrence already seen as an event
-counts once, as the event). The cost is bounded: at most `max_channels` channels, and reading stops at
-`max_entries` bookings, those nearest to now: each channel's events arrive sorted by start, a page per
-Query, from now forward and then from now back, merged lazily across channels.
+A calendar is the feed's channels' bookings overlapping its window, read through `ChannelBookings`, the
+one notion of a channel's bookings every overlap check uses: every event (in any state: cancelled ones
+show as cancelled, so its confirmed entries are exactly `ChannelBookings.window`'s bookings) and the
+occurrences of active series that are not events yet, read as `window` reads them (series first, then
+events; an occurrence also seen as its event counts once, as the event). The cost is bounded: at most
+`max_channels` channels, and reading stops at `max_entries` bookings, those nearest to now: each
+channel's events arrive sorted by start, a page per Query, from now forward and then from now back,
+merged lazily across channels.
+
+Creating and revoking a feed record a `RecordChanged` (kind `feed`) on the message bus, so both are
+audited (`GET /v1/audit`) and announced like any other admin change; the token's hash never appears.
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
+from typing import Any
 
-from chalicelib.adapters.events import EventStore
 from chalicelib.adapters.feeds import FeedStore
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.feeds import (
@@ -33,16 +38,16 @@ from chalicelib.domain.feeds import (
     window,
 )
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.messages import Actor, RecordChanged, record_json
 from chalicelib.domain.models import Channel, Principal
-from chalicelib.domain.queries import EventQuery
 from chalicelib.domain.schedules import Schedule, pending_bookings
 from chalicelib.services.auth import hash_key
 from chalicelib.services.bookings import ChannelBookings
 from chalicelib.services.common import check_if_match
+from chalicelib.services.messagebus import MessageBus
 
 NO_FEED = "No such calendar feed: the URL is wrong, or the feed was revoked."
 MAX_TOKEN_CHARS = 200
-PAGE = 500  # events per Query
 STRETCH = timedelta(days=31)  # series occurrences are expanded this much of the window at a time
 
 
@@ -57,6 +62,11 @@ class FeedCalendar:
 def new_token() -> str:
     """A feed's secret: 256 random bits, URL-safe, prefixed so a leaked one is easy to spot."""
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def feed_json(feed: Feed) -> dict[str, Any]:
+    """A feed as the audit trail and notifications see it: never its token's hash."""
+    return record_json(feed, frozenset({"token_hash"}))
 
 
 def order(entry: Entry) -> tuple[datetime, bool, str]:
@@ -89,16 +99,16 @@ class FeedService:
     def __init__(
         self,
         store: FeedStore,
-        events: EventStore,
         bookings: ChannelBookings,
         horizon: timedelta,
+        bus: MessageBus,
         max_channels: int = MAX_CHANNELS,
         max_entries: int = MAX_ENTRIES,
     ) -> None:
         self.store = store
-        self.events = events
         self.bookings = bookings
         self.horizon = horizon  # how far ahead series occurrences are events (said in the calendar)
+        self.bus = bus
         self.max_channels = max_channels
         self.max_entries = max_entries
 
@@ -118,6 +128,11 @@ class FeedService:
             token_hash=hash_key(token),
         )
         self.store.create(feed)
+        self.bus.publish(
+            RecordChanged(
+                feed.tenant_id, "feed", feed.id, "created", Actor.of(principal), after=feed_json(feed)
+            )
+        )
         return feed, token
 
     def list(self, principal: Principal, limit: int, cursor: str | None) -> tuple[list[Feed], str | None]:
@@ -134,6 +149,11 @@ class FeedService:
         feed = self.get(principal, feed_id)
         check_if_match(if_match, feed)
         self.store.revoke(feed)
+        self.bus.publish(
+            RecordChanged(
+                feed.tenant_id, "feed", feed.id, "deleted", Actor.of(principal), before=feed_json(feed)
+            )
+        )
 
     # -- the calendar ---------------------------------------------------------------------------------
 
@@ -189,15 +209,7 @@ class FeedService:
     ) -> Iterator[Entry]:
         """One channel's bookings overlapping `[start, end)` in calendar order (reversed with `back`).
         Its events are read lazily, a page (one Query) at a time, as the merge asks for them."""
-        query = EventQuery(
-            tenant_id=channel.tenant_id,
-            channel_id=channel.id,
-            start_from=start,
-            to=end,
-            descending=back,
-            limit=PAGE,
-        )
-        events = (event_entry(e) for e in self.events.iterate(query, channel.max_event_seconds))
+        events = (event_entry(e) for e in self.bookings.every_event(channel, start, end, descending=back))
         return heapq.merge(events, pending(series, start, end, back), key=order, reverse=back)
 
     def _lookup(self, token: str) -> dict:
