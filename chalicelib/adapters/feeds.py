@@ -8,11 +8,10 @@ calendar needs (tenant, feed id, name, channels): a feed never changes after it 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from chalicelib.adapters import keys as k
-from chalicelib.adapters.dynamo import Table, TransactionCancelled, deserialize, serialize
+from chalicelib.adapters.dynamo import Table, TransactionCancelled
 from chalicelib.adapters.records import RecordStore, from_item
 from chalicelib.domain.errors import FieldError, NotFound, StaleWrite, ValidationFailed
 from chalicelib.domain.feeds import Feed
@@ -93,7 +92,7 @@ class FeedStore:
         found: dict[str, Channel] = {}
         for start in range(0, len(channel_ids), BATCH):
             keys = [self.channels.key(tenant_id, c) for c in channel_ids[start : start + BATCH]]
-            for item in self._batch_get(keys):
+            for item in self.table.batch_get((key["pk"], key["sk"]) for key in keys):
                 channel = from_item(Channel, item)
                 found[channel.id] = channel
         return [found[c] for c in channel_ids if c in found]
@@ -102,17 +101,3 @@ class FeedStore:
         """The tenant's first `count` channels (oldest first), and whether it has more (one Query)."""
         items, _ = self.channels.list(tenant_id, count + 1, None)
         return items[:count], len(items) > count
-
-    def _batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
-        """BatchGetItem with retries of what DynamoDB left unprocessed. Only for keyless requests (a
-        feed's calendar): no API key check rides along with this read."""
-        request = [serialize(key) for key in keys]
-        items: list[dict[str, Any]] = []
-        for attempt in range(8):
-            out = self.table.client.batch_get_item(RequestItems={self.table.name: {"Keys": request}})
-            items += [deserialize(raw) for raw in out.get("Responses", {}).get(self.table.name, [])]
-            request = out.get("UnprocessedKeys", {}).get(self.table.name, {}).get("Keys", [])
-            if not request:
-                return items
-            time.sleep(0.005 * 2**attempt)  # throttled: back off as the SDK would
-        raise RuntimeError("DynamoDB left keys unprocessed after retries")
