@@ -62,6 +62,9 @@ def iam_requests(prefix: str, operation: str, params: dict[str, Any]) -> list[tu
     if prefix == "states":
         arn = params.get("executionArn") or params.get("stateMachineArn") or "*"
         return [(f"states:{operation}", arn)]
+    if prefix == "s3" and "Bucket" in params:
+        key = f"/{params['Key']}" if "Key" in params else ""
+        return [(f"s3:{operation}", f"arn:aws:s3:::{params['Bucket']}{key}")]
     if prefix == "medialive" and "ChannelId" in params:
         return [
             (f"medialive:{operation}", f"arn:aws:medialive:{REGION}:{ACCOUNT}:channel:{params['ChannelId']}")
@@ -108,6 +111,9 @@ def _names(template: dict[str, Any]) -> dict[str, dict[str, str]]:
             machine = _resolve(props["StateMachineName"], {}, {})
             arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{machine}"
             values[name] = {"Ref": arn, "Name": machine, "Arn": arn}
+        elif kind == "AWS::S3::Bucket":
+            bucket = _resolve(props.get("BucketName", "*"), {}, {})  # unnamed: CloudFormation names it
+            values[name] = {"Ref": bucket, "Arn": f"arn:aws:s3:::{bucket}"}
         elif kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
             arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
             values[name] = {"Ref": name, "Arn": arn}
