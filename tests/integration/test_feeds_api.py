@@ -7,6 +7,7 @@ Europe/London changes its clocks on 2027-03-28, America/New_York on 2027-03-14.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -149,6 +150,39 @@ def test_a_feed_holds_what_the_api_lists_for_its_window_across_dst_changes(api: 
     assert {str(by_id[uid]["STATUS"]) for uid in planned} == {"CONFIRMED"}
 
 
+def test_a_feeds_confirmed_bookings_are_the_channels_bookings_as_overlap_checks_count_them(
+    api: Api, services: Any
+) -> None:
+    """The feed reads through `ChannelBookings`: what it shows as CONFIRMED is exactly `window()`'s live
+    events and pending occurrences; cancelled ones are shown too, as CANCELLED, and nothing else."""
+    ch = channel(api)
+    weekly = series(api, ch, "2027-03-03T09:00:00", {"frequency": "weekly", "count": 10})
+    occurrences = f"/v1/schedules/{weekly['id']}/occurrences"
+    skipped = api.delete(f"{occurrences}/2027-03-10T09%3A00%3A00Z")  # an event already: it is cancelled
+    assert skipped.status_code in (200, 204)
+    moved = api.patch(f"{occurrences}/2027-04-21T08%3A00%3A00Z", {"start": "2027-04-21T11:00:00Z"})
+    assert moved.status_code == 200, moved.data  # beyond the horizon: it becomes an event now
+    event(api, ch, "2027-03-03T09:30:00Z", title="Overlap", allow_conflict=True)
+    dropped = event(api, ch, "2027-03-04T09:00:00Z", title="Dropped")
+    assert api.post(f"/v1/events/{dropped['id']}/actions", {"action": "cancel"}).status_code == 200
+    gone = event(api, ch, "2027-03-05T09:00:00Z", title="Deleted")
+    assert api.delete(f"/v1/events/{gone['id']}").status_code == 204
+
+    by_id = vevents(calendar(api, feed(api, [ch])["url"]))
+    room = services.events.channels.get("default", ch)
+    counted = services.feeds.bookings.window(room, *WINDOW)
+    confirmed = {
+        u: (utc(e["DTSTART"]), utc(e["DTEND"])) for u, e in by_id.items() if e["STATUS"] == "CONFIRMED"
+    }
+    assert confirmed == {
+        b.event_id: tuple(t.strftime("%Y-%m-%dT%H:%M:%SZ") for t in (b.start, b.end)) for b in counted
+    }
+    assert len(confirmed) == 10 - 1 + 1, "the series less its skipped occurrence, and the overlap"
+    cancelled = {u for u, e in by_id.items() if e["STATUS"] == "CANCELLED"}
+    assert dropped["id"] in cancelled and len(cancelled) == 2, "the cancelled event and the skipped one"
+    assert gone["id"] not in by_id, "a deleted event is not a booking"
+
+
 def test_each_booking_says_its_state_and_room_and_links_to_the_console(api: Api) -> None:
     ch = channel(api)
     talk = event(api, ch, "2027-03-02T09:00:00Z")
@@ -262,6 +296,37 @@ def test_a_revoked_feed_url_stops_working_at_once(api: Api) -> None:
     assert api.get(f"/v1/feeds/{created['id']}").status_code == 404
     assert api.delete(f"/v1/feeds/{created['id']}").status_code == 404
     assert created["id"] not in [f["id"] for f in api.get("/v1/feeds").data["items"]]
+
+
+def test_creating_and_revoking_a_feed_are_audited_and_announced_without_its_secret(
+    api: Api, bus: Any, clock: Clock
+) -> None:
+    ch = channel(api)
+    bus()  # what the channel announced
+    created = feed(api, [ch])
+    token = urlsplit(created["url"]).path.removeprefix("/v1/feeds/").removesuffix(".ics")
+    assert fetch(api, created["url"]).status_code == 200
+    clock.advance(minutes=1)
+    assert api.delete(f"/v1/feeds/{created['id']}").status_code == 204
+
+    operator = {"type": "key", "id": "key_operator", "name": "operator"}
+    trail = api.get(f"/v1/audit?resource_id={created['id']}").data["items"]
+    assert [(i["resource_type"], i["action"], i["actor"]) for i in trail] == [
+        ("feed", "deleted", operator),
+        ("feed", "created", operator),
+    ], "newest first; reading the calendar is not a change"
+    assert all(i["request_id"] for i in trail)
+    assert trail[1]["changes"]["channel_ids"] == {"from": None, "to": [ch]}
+    assert trail[1]["changes"]["prefix"] == {"from": None, "to": token[:8]}
+    notes = bus()
+    assert [(n["detail-type"], n["id"], n["actor"]) for n in notes] == [
+        ("Feed Created", created["id"], operator),
+        ("Feed Deleted", created["id"], operator),
+    ]
+    from chalicelib.services.auth import hash_key
+
+    for text in (json.dumps(trail), json.dumps(notes)):
+        assert token not in text and hash_key(token) not in text, "neither the token nor its hash"
 
 
 def test_a_feed_token_opens_only_its_own_tenants_channels(api: Api) -> None:
