@@ -7,6 +7,7 @@ from chalicelib.api import (
     catalog,
     console,
     events,
+    feeds,
     lifecycle,
     meta,
     opencast,
@@ -30,6 +31,7 @@ for blueprint in (
     recordings.bp,
     audit.bp,
     console.bp,
+    feeds.bp,
     scheduled.bp,
     tasks.bp,
 ):

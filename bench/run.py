@@ -52,7 +52,7 @@ def machine() -> dict[str, Any]:
 
 
 def figures(full: bool) -> list[Figure]:
-    from bench import dynamo, importing, load, pure, roundtrips, stack
+    from bench import dynamo, feeds, importing, load, pure, roundtrips, stack
 
     settings = FULL if full else QUICK
     found: list[Figure] = []
@@ -74,9 +74,11 @@ def figures(full: bool) -> list[Figure]:
     run("conflict sweep", lambda: pure.conflict_sweep(repeats=settings["repeats"], pair_repeats=1 + full * 2))
     run("materialiser tick", dynamo.tick)
     run("far create among series", lambda: dynamo.far_create(repeats=settings["repeats"] * 2))
+    run("calendar feed", lambda: feeds.figure(50 if full else 10))
     run("sustained load", lambda: load.sustained_load(settings["load_minutes"]))
     order = ["cold import", "DynamoDB round trips", "create-event", "items read, one", "preview", "conflict"]
-    order += ["items read by one materialiser", "create an event 400 days", "lifecycle", "sustained load"]
+    order += ["items read by one materialiser", "create an event 400 days", "calendar feed", "lifecycle"]
+    order += ["sustained load"]
     return sorted(found, key=lambda f: next(i for i, p in enumerate(order) if f.name.startswith(p)))
 
 

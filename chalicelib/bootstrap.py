@@ -33,8 +33,10 @@ if TYPE_CHECKING:
     from chalicelib.services.agents import AgentService
     from chalicelib.services.audit import AuditLog
     from chalicelib.services.auth import AuthService
+    from chalicelib.services.bookings import ChannelBookings
     from chalicelib.services.catalog import CatalogService, ChannelService
     from chalicelib.services.events import EventService
+    from chalicelib.services.feeds import FeedService
     from chalicelib.services.idempotency import IdempotencyService
     from chalicelib.services.ingest import IngestService
     from chalicelib.services.lifecycle import Lifecycle
@@ -67,6 +69,7 @@ class Services:
     lifecycle: Lifecycle
     agents: AgentService
     ingest: IngestService
+    feeds: FeedService
     jobs: dict[str, Callable[[datetime], dict]]
 
 
@@ -104,6 +107,7 @@ class Core:
     schedules: ScheduleService
     materialiser: Materialiser
     lifecycle: Lifecycle
+    bookings: ChannelBookings  # the one notion of a channel's bookings (calendar feeds read through it)
 
 
 def wire(
@@ -213,6 +217,7 @@ def wire(
         schedules=schedules,
         materialiser=materialiser,
         lifecycle=lifecycle,
+        bookings=bookings,
     )
 
 
@@ -226,6 +231,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.adapters.drivers import DriverChecks, driver_for
     from chalicelib.adapters.dynamo import Table
     from chalicelib.adapters.events import EventStore
+    from chalicelib.adapters.feeds import FeedStore
     from chalicelib.adapters.history import HistoryStore
     from chalicelib.adapters.idempotency import IdempotencyStore
     from chalicelib.adapters.lock import ChannelLocks
@@ -241,6 +247,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.domain.models import Channel, Source
     from chalicelib.services.agents import AgentService, Deadlines
     from chalicelib.services.auth import AuthService
+    from chalicelib.services.feeds import FeedService
     from chalicelib.services.idempotency import IdempotencyService
     from chalicelib.services.ingest import IngestService
     from chalicelib.services.tenancy import TenancyService
@@ -301,6 +308,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
         lifecycle=core.lifecycle,
         agents=agents,
         ingest=IngestService(agents, core.events, recordings, core.bus, settings.download_url_seconds),
+        feeds=FeedService(FeedStore(table), core.bookings, settings.horizon, core.bus),
         jobs={
             "materialise": core.materialiser.tick,
             "lifecycle_runs": core.lifecycle.runs.start_due_runs,

@@ -184,22 +184,32 @@ class Table:
 
     def _get_with(self, pending: _Pending, pk: str, sk: str) -> dict[str, Any] | None:
         """One BatchGetItem for the item asked for and the pending check's item (strongly consistent)."""
-        wanted = {(pk, sk), (pending.pk, pending.sk)}
+        found = self._batch_read({(pk, sk), (pending.pk, pending.sk)}, consistent=True)
+        self._judge(pending, found.get((pending.pk, pending.sk)))
+        return found.get((pk, sk))
+
+    def batch_get(self, keys: Iterable[tuple[str, str]], consistent: bool = False) -> list[dict[str, Any]]:
+        """The items found among `keys` (pk, sk), at most 100 keys: one BatchGetItem (more if throttled)."""
+        self._settle()
+        return list(self._batch_read(set(keys), consistent).values())
+
+    def _batch_read(
+        self, wanted: set[tuple[str, str]], consistent: bool
+    ) -> dict[tuple[str, str], dict[str, Any]]:
+        """BatchGetItem, retrying what DynamoDB left unprocessed; the items found by (pk, sk)."""
         keys = [serialize({"pk": p, "sk": s}) for p, s in wanted]
         found: dict[tuple[str, str], dict[str, Any]] = {}
         for attempt in range(8):
-            out = self.client.batch_get_item(RequestItems={self.name: {"Keys": keys, "ConsistentRead": True}})
+            request = {self.name: {"Keys": keys, "ConsistentRead": consistent}}
+            out = self.client.batch_get_item(RequestItems=request)
             for raw in out.get("Responses", {}).get(self.name, []):
                 item = deserialize(raw)
                 found[(item["pk"], item["sk"])] = item
             keys = out.get("UnprocessedKeys", {}).get(self.name, {}).get("Keys", [])
             if not keys:
-                break
+                return found
             time.sleep(0.005 * 2**attempt)  # throttled: back off as the SDK would
-        else:
-            raise RuntimeError("DynamoDB left keys unprocessed after retries")
-        self._judge(pending, found.get((pending.pk, pending.sk)))
-        return found.get((pk, sk))
+        raise RuntimeError("DynamoDB left keys unprocessed after retries")
 
     def put(
         self,

@@ -6,6 +6,7 @@ import { html, render, useEffect, useRef, useState } from "./html.js";
 import { all, ApiError, get, key } from "./api.js";
 import { loadEvents, loadOccurrences, merge, PLANNED, STATES } from "./bookings.js";
 import { BookingDialog, CreateEvent, Dialog, moveBooking, MoveConflict } from "./dialogs.js";
+import { FeedDialog } from "./feeds.js";
 import { CreateSeries } from "./series.js";
 import { addDays, browserZone, dateIn, dayStart, HOUR, longDate, weekStart } from "./time.js";
 import { DayView, WeekView } from "./views.js";
@@ -266,6 +267,7 @@ function Console({ onSignOut }) {
               ${zones.map((z) => html`<option value=${z}>${z === browserZone() ? `${z} (this browser)` : z}</option>`)}</select>`}
         <button type="button" class="primary" onClick=${() => newEvent()} disabled=${!channels?.length}>New event</button>
         <button type="button" onClick=${newSeries} disabled=${!channels?.length}>New series</button>
+        <button type="button" onClick=${() => setDialog({ type: "feed" })} disabled=${!channels}>Calendar feed</button>
         <button type="button" onClick=${() => refresh(true)} aria-label="Refresh">↻</button>
         <button type="button" onClick=${() => setHelp(true)} aria-label="Keyboard shortcuts">?</button>
         <button type="button" onClick=${onSignOut}>Sign out</button>
@@ -291,6 +293,7 @@ function Console({ onSignOut }) {
     ${dialog?.type === "booking" && html`<${BookingDialog} booking=${dialog.booking} channels=${channels} actions=${CONFIG.actions} pulse=${updated}
       onClose=${(text) => { setDialog(null); if (typeof text === "string") setNotice({ text, kind: "ok" }); refresh(true); }} onChanged=${() => refresh(true)} />`}
     ${dialog?.type === "create" && html`<${CreateEvent} channels=${channels} initial=${dialog.initial} onClose=${() => setDialog(null)} onDone=${done} />`}
+    ${dialog?.type === "feed" && html`<${FeedDialog} channels=${channels} onClose=${() => setDialog(null)} />`}
     ${dialog?.type === "series" && html`<${CreateSeries} channels=${channels} initial=${dialog.initial} onClose=${() => setDialog(null)} onDone=${done} />`}
     ${dialog?.type === "move" && html`<${MoveConflict} booking=${dialog.booking} error=${dialog.error} retry=${dialog.retry}
       zone=${channels.find((c) => c.id === dialog.booking.channelId)?.timezone || "UTC"} onClose=${() => { setDialog(null); refresh(true); }} />`}

@@ -209,7 +209,7 @@ function History({ items, zone }) {
   return html`
     <ol class="history">
       ${items.map((h) => html`<li><time>${stamp(Date.parse(h.at), zone)}</time> ${h.from} → <strong>${h.to}</strong>
-        <span class="muted">by ${h.actor}${h.reason ? ` · ${h.reason}` : ""}</span></li>`)}
+        <span class="muted">by ${h.actor?.name ?? h.actor}${h.reason ? ` · ${h.reason}` : ""}</span></li>`)}
     </ol>`;
 }
 

@@ -13,7 +13,7 @@ same id, which counts once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from chalicelib.adapters.events import EventStore
@@ -60,16 +60,30 @@ class ChannelBookings:
     ) -> tuple[list[Booking], set[str]]:
         """The live events overlapping `[start, end)` (`end` None: however far ahead) as bookings, and
         the ids of every event the read saw, live or not (an occurrence with an event is not pending)."""
-        query = EventQuery(
-            tenant_id=channel.tenant_id, channel_id=channel.id, start_from=start, to=end, limit=500
-        )
         bookings: list[Booking] = []
         seen: set[str] = set()
-        for event in self.event_store.iterate(query, channel.max_event_seconds):
+        for event in self.every_event(channel, start, end):
             seen.add(event.id)
             if event.occupies():
                 bookings.append(as_booking(event))
         return bookings, seen
+
+    def every_event(
+        self, channel: Channel, start: datetime, end: datetime | None, descending: bool = False
+    ) -> Iterator[Event]:
+        """Every event overlapping `[start, end)` in any state (a calendar shows cancelled ones too), by
+        start (latest first with `descending`), read lazily a Query page at a time; `events()` keeps the
+        live ones. With `series()` read first, the live ones and the series' `pending_bookings` not among
+        these are `window()`'s bookings."""
+        query = EventQuery(
+            tenant_id=channel.tenant_id,
+            channel_id=channel.id,
+            start_from=start,
+            to=end,
+            descending=descending,
+            limit=500,
+        )
+        return self.event_store.iterate(query, channel.max_event_seconds)
 
     def window(
         self,

@@ -243,6 +243,33 @@ def test_moto_enforcing_the_functions_actions_without_batchgetitem_breaks_reads(
     assert 500 in statuses[1:], "later requests read the key in a BatchGetItem, which IAM refuses"
 
 
+def test_moto_enforcing_the_functions_actions_lets_calendar_feeds_work(
+    sam_template: dict[str, Any], as_the_function: Any
+) -> None:
+    """A feed's paths under the function's policy: created, its calendar read with no key (its channels by
+    BatchGetItem, the others by Query), revoked."""
+    from urllib.parse import urlsplit
+
+    from chalice.test import Client
+
+    from app import app
+    from tests.conftest import OPERATOR_KEY, Api
+
+    def feeds(api: Any) -> list[int]:
+        room = api.post("/v1/channels", {"name": "Room"}).data["id"]
+        listed = api.post("/v1/feeds", {"name": "One room", "channel_ids": [room]})
+        every = api.post("/v1/feeds", {"name": "All rooms", "channel_ids": None})
+        calendars = [api.http.get(urlsplit(f.data["url"]).path) for f in (listed, every)]
+        revoked = api.delete(f"/v1/feeds/{listed.data['id']}")
+        after = api.http.get(urlsplit(listed.data["url"]).path)
+        return [r.status_code for r in (listed, every, *calendars, revoked, after)]
+
+    enforced = as_the_function(moto_policy(function_policy(sam_template)), "onair-function-feeds")
+    with Client(app) as client:
+        statuses = enforced(feeds)(Api(client.http, OPERATOR_KEY))
+    assert statuses == [201, 201, 200, 200, 204, 404]
+
+
 def test_the_record_can_be_read(tmp_path: Path) -> None:
     """The recorder is installed in every session (a session without it fails the check, never passes)."""
     from chalicelib.adapters import aws

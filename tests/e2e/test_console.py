@@ -520,6 +520,71 @@ def test_this_and_following_then_all_occurrences(console):
 # -- keyboard and small screens --------------------------------------------------------------------------
 
 
+def test_create_a_calendar_feed_then_open_its_url_and_parse_it(console):
+    """Issue 14: "open a feed URL and parse it". The seeded day is years ahead, beyond a feed's window
+    (30 days back, a year ahead), so this test books near today: an event tomorrow, and a daily series
+    from 40 days on (occurrences beyond the 30-day horizon, not events yet)."""
+    import urllib.error
+    import urllib.request
+
+    import recurring_ical_events
+    from icalendar import Calendar
+
+    c = console()
+    room = c.channels["Room 101"]
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    later = (datetime.now(ZoneInfo("Europe/London")) + timedelta(days=40)).date()
+    for path, body in [
+        (
+            "/v1/events",
+            {"title": "Feed check", "channel_id": room, "start": tomorrow.isoformat(), "duration": 1800},
+        ),
+        (
+            "/v1/schedules",
+            {
+                "title": "Far seminar",
+                "channel_id": room,
+                "start": f"{later}T15:00:00",
+                "duration": 3600,
+                "recurrence": {"frequency": "daily", "count": 3},
+            },
+        ),
+    ]:
+        status, _, created = c.http("POST", path, body, key=c.key)
+        assert status == 201, created
+    c.sign_in()
+    c.page.get_by_role("button", name="Calendar feed").click()
+    dialog = c.dialog()
+    dialog.get_by_label("Name").fill("Room 101 for reception")
+    dialog.get_by_label("Rooms").select_option(label="Room 101")
+    dialog.get_by_role("button", name="Create feed").click()
+    url = dialog.get_by_label("Subscription URL").input_value()
+    assert url.startswith(f"{c.base}/v1/feeds/ics_") and url.endswith(".ics"), url
+    assert (
+        dialog.get_by_role("link", name="Open in a calendar app")
+        .get_attribute("href")
+        .startswith("webcal://")
+    )
+    c.shot("feed-1280")
+
+    with urllib.request.urlopen(url, timeout=30) as response:  # no key: the URL is the credential
+        assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+        cal = Calendar.from_ical(response.read())
+    window = (datetime.now(UTC) - timedelta(days=30), datetime.now(UTC) + timedelta(days=365))
+    found = recurring_ical_events.of(cal).between(*window)
+    titles = sorted(str(e["SUMMARY"]) for e in found)
+    assert titles == ["Far seminar"] * 3 + ["Feed check"], titles
+    seminar = next(e for e in found if str(e["SUMMARY"]) == "Far seminar")
+    assert seminar["DTSTART"].params["TZID"] == "Europe/London" and seminar["DTSTART"].dt.hour == 15
+    assert str(seminar["URL"]).startswith(f"{c.base}/#/week/")
+
+    dialog.get_by_role("button", name="Revoke Room 101 for reception").click()
+    expect(dialog.locator(".feeds li")).to_have_count(0)
+    with pytest.raises(urllib.error.HTTPError) as gone:
+        urllib.request.urlopen(url, timeout=30)
+    assert gone.value.code == 404, "a revoked feed's URL stops working at once"
+
+
 def test_keyboard_only(console):
     c = console()
     c.sign_in()

@@ -43,12 +43,14 @@ def owner_records(api: Api) -> dict[str, str]:
         },
     ).data["id"]
     key = api.post("/v1/keys", {"name": "owner-tool", "scopes": ["read"]}).data["id"]
+    feed = api.post("/v1/feeds", {"name": "Owner's feed", "channel_ids": [channel]}).data["id"]
     return {
         "channel_id": channel,
         "source_id": source,
         "event_id": event,
         "schedule_id": schedule,
         "key_id": key,
+        "feed_id": feed,
         "occurrence_start": quote("2027-03-03T09:00:00Z", safe=""),
         "external_id": "owner-ext",
     }
@@ -107,4 +109,5 @@ def owned_paths(ids: dict[str, str]) -> dict[str, str]:
         "schedule": f"/v1/schedules/{ids['schedule_id']}",
         "history": f"/v1/events/{ids['event_id']}/history",
         "keys": "/v1/keys",
+        "feed": f"/v1/feeds/{ids['feed_id']}",
     }
