@@ -2,8 +2,11 @@
 
 from chalice import Chalice
 
+from chalicelib.api import calendars as calendar_routes
 from chalicelib.api import catalog, console, events, lifecycle, meta, opencast, recordings, schedules, tenancy
+from chalicelib.api import imports as import_routes
 from chalicelib.api.routing import add_method_not_allowed
+from chalicelib.jobs import imports as import_jobs
 from chalicelib.jobs import scheduled, tasks
 
 app = Chalice(app_name="onair", configure_logs=False)  # chalicelib/logs.py formats the logs
@@ -15,11 +18,14 @@ for blueprint in (
     events.bp,
     lifecycle.bp,
     schedules.bp,
+    calendar_routes.bp,
+    import_routes.bp,
     opencast.bp,  # room recorders: the Opencast capture-agent endpoints, outside /v1
     recordings.bp,
     console.bp,
     scheduled.bp,
     tasks.bp,
+    import_jobs.bp,
 ):
     app.register_blueprint(blueprint)
 app.api.binary_types.append("multipart/form-data")  # recorders upload files: keep their bytes intact

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,9 +14,12 @@ if TYPE_CHECKING:
     from chalicelib.domain.models import Source
     from chalicelib.services.agents import AgentService
     from chalicelib.services.auth import AuthService
+    from chalicelib.services.calendars import CalendarService
     from chalicelib.services.catalog import CatalogService, ChannelService
     from chalicelib.services.events import EventService
     from chalicelib.services.idempotency import IdempotencyService
+    from chalicelib.services.import_job import ImportJob
+    from chalicelib.services.imports import ImportService
     from chalicelib.services.ingest import IngestService
     from chalicelib.services.lifecycle import LifecycleService
     from chalicelib.services.materialiser import Materialiser
@@ -25,6 +29,12 @@ if TYPE_CHECKING:
 
 def utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def run_inline(handle: Callable[[dict], dict], payload: dict) -> None:
+    """Run a background job in this process, to the end (it hands over only when it runs out of time)."""
+    while handle(payload).get("again"):
+        pass
 
 
 @dataclass
@@ -43,6 +53,9 @@ class Services:
     agents: AgentService
     ingest: IngestService
     jobs: dict[str, Callable[[datetime], dict]]
+    calendars: CalendarService
+    imports: ImportService
+    import_job: ImportJob
 
 
 _lock = threading.Lock()
@@ -55,10 +68,13 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.adapters import aws
     from chalicelib.adapters import keys as k
     from chalicelib.adapters.agents import AgentRegistry, DigestState
+    from chalicelib.adapters.calendars import CalendarStore
     from chalicelib.adapters.dynamo import Table
     from chalicelib.adapters.events import EventStore
     from chalicelib.adapters.history import HistoryStore
     from chalicelib.adapters.idempotency import IdempotencyStore
+    from chalicelib.adapters.imports import ImportStore
+    from chalicelib.adapters.jobs import LambdaJobs
     from chalicelib.adapters.lock import ChannelLocks
     from chalicelib.adapters.publisher import EventBridgePublisher
     from chalicelib.adapters.recordings import RecordingStore
@@ -67,14 +83,18 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.adapters.schedules import ScheduleStore
     from chalicelib.adapters.stepfunctions import Runs
     from chalicelib.adapters.tenancy import TenancyStore
+    from chalicelib.adapters.uploads import UploadStore
     from chalicelib.config import Settings
     from chalicelib.domain.models import Channel, Source
     from chalicelib.services.agents import AgentService, Deadlines
     from chalicelib.services.auth import AuthService
     from chalicelib.services.bookings import ChannelBookings
+    from chalicelib.services.calendars import CalendarService
     from chalicelib.services.catalog import ChannelService, SourceService
     from chalicelib.services.events import EventService
     from chalicelib.services.idempotency import IdempotencyService
+    from chalicelib.services.import_job import ImportJob
+    from chalicelib.services.imports import ImportService
     from chalicelib.services.ingest import IngestService
     from chalicelib.services.lifecycle import LifecycleService
     from chalicelib.services.materialiser import Materialiser
@@ -96,7 +116,8 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
         schedule_store, channel_store, bookings, settings.conflict_horizon, settings.horizon, publish
     )
     materialiser = Materialiser(schedule_store, events, series, settings.horizon)
-    schedules = ScheduleService(schedule_store, events, series, materialiser, publish)
+    calendar_store = CalendarStore(table)
+    schedules = ScheduleService(schedule_store, events, series, materialiser, publish, calendar_store.get)
     lifecycle = LifecycleService(
         events,
         ChannelLocks(table),
@@ -110,6 +131,17 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     events.automation = lifecycle  # every booking write now starts, moves or stops the event's run
     events.conflict_listeners.append(series.mark_conflict)
     events.release_listeners.append(series.released)
+    import_store = ImportStore(table)
+    uploads = UploadStore(settings.imports_bucket)
+    import_job = ImportJob(
+        import_store, uploads, events, schedules, clock, settings.max_import_bytes, settings.import_workers
+    )
+    # The job runs as its own Lambda, invoked asynchronously; without one (tests, tools) in-process.
+    start_import = (
+        LambdaJobs(settings.import_function, lambda: aws.client("lambda")).start
+        if settings.import_function
+        else functools.partial(run_inline, import_job.handle)
+    )
     registry = AgentRegistry(table)
     recordings = RecordingStore(table, settings.recordings_bucket)
     agents = AgentService(
@@ -144,6 +176,15 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
             "lifecycle_runs": lifecycle.start_due_runs,
             "agent_deadlines": agents.check_deadlines,
         },
+        calendars=CalendarService(calendar_store, schedules, publish),
+        imports=ImportService(
+            import_store,
+            uploads,
+            start_import,
+            settings.max_import_bytes,
+            settings.download_url_seconds,
+        ),
+        import_job=import_job,
     )
 
 

@@ -30,6 +30,12 @@ class Settings:
     agent_risk_lead: timedelta = timedelta(minutes=15)
     agent_start_grace: timedelta = timedelta(minutes=5)
     download_url_seconds: int = 3600
+    # Timetable imports (docs/imports.md): where files go, the job's function (empty: run in-process),
+    # the largest file, and how many channels an apply writes side by side.
+    imports_bucket: str = "onair-local-imports"
+    import_function: str = ""
+    max_import_bytes: int = 20 * 1024**2
+    import_workers: int = 4
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -53,4 +59,8 @@ class Settings:
             agent_risk_lead=timedelta(seconds=float(env.get("ONAIR_AGENT_RISK_LEAD_SECONDS", "900"))),
             agent_start_grace=timedelta(seconds=float(env.get("ONAIR_AGENT_START_GRACE_SECONDS", "300"))),
             download_url_seconds=int(env.get("ONAIR_DOWNLOAD_URL_SECONDS", "3600")),
+            imports_bucket=env.get("ONAIR_IMPORTS_BUCKET", f"onair-{stage}-imports"),
+            import_function=env.get("ONAIR_IMPORT_FUNCTION", ""),
+            max_import_bytes=int(env.get("ONAIR_MAX_IMPORT_BYTES", str(20 * 1024**2))),
+            import_workers=int(env.get("ONAIR_IMPORT_WORKERS", "4")),
         )

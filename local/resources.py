@@ -67,7 +67,17 @@ def create_all(stage: str, dynamodb: Any, events: Any) -> None:
 
 def create_recordings_bucket(name: str, s3: Any) -> None:
     """Create the recordings bucket (its name comes from Settings) with the template's encryption."""
-    (bucket,) = (r["Properties"] for r in template()["Resources"].values() if r["Type"] == "AWS::S3::Bucket")
+    create_bucket("RecordingsBucket", name, s3)
+
+
+def create_imports_bucket(name: str, s3: Any) -> None:
+    """Create the timetable imports bucket (its name comes from Settings) as the template declares it."""
+    create_bucket("ImportsBucket", name, s3)
+
+
+def create_bucket(logical_id: str, name: str, s3: Any) -> None:
+    """Create the template's bucket `logical_id` under `name`, with its encryption and public access block."""
+    bucket = template()["Resources"][logical_id]["Properties"]
     # CloudFormation spells the API's ApplyServerSideEncryptionByDefault without "Apply".
     rules = [
         {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
@@ -98,6 +108,29 @@ def lifecycle_definition(function_arn: str, retry: str | None = None) -> str:
                 if "DriverError" in rule["ErrorEquals"]:
                     rule.update(IntervalSeconds=int(interval), BackoffRate=backoff, MaxAttempts=int(attempts))
     return json.dumps(definition)
+
+
+IMPORT_FUNCTION = "import_apply"  # the Chalice name of the import Lambda (chalicelib/jobs/imports.py)
+
+
+def create_import_function(stage: str, iam: Any, lam: Any) -> str:
+    """Create the import Lambda (a placeholder zip: the local bridge runs the project's handler); returns
+    its name, which the services invoke."""
+    role = iam.create_role(
+        RoleName=f"onair-{stage}-imports", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
+    )["Role"]["Arn"]
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("app.py", "def handler(event, context):\n    return event\n")
+    name = f"onair-{stage}-import-apply"
+    lam.create_function(
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": archive.getvalue()},
+    )
+    return name
 
 
 def create_lifecycle(stage: str, iam: Any, lam: Any, sfn: Any, retry: str | None = None) -> dict[str, str]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -25,6 +27,16 @@ class Options:
             api_key=os.environ.get("ONAIR_API_KEY") or None,
             tick_seconds=float(os.environ.get("ONAIR_TICK_SECONDS", "10")),
         )
+
+
+def in_background(handle: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A Lambda handler invoked asynchronously (InvocationType=Event): it runs on a thread of its own."""
+
+    def start(payload: dict[str, Any]) -> dict[str, Any]:
+        threading.Thread(target=handle, args=(payload,), name="onair-import", daemon=True).start()
+        return {"accepted": True}
+
+    return start
 
 
 class LocalStack:
@@ -52,9 +64,15 @@ class LocalStack:
         from chalicelib import bootstrap
         from chalicelib.adapters import aws
         from chalicelib.config import Settings
-        from chalicelib.jobs import tasks
+        from chalicelib.jobs import imports, tasks
         from local import lambda_bridge
-        from local.resources import create_all, create_lifecycle, create_recordings_bucket
+        from local.resources import (
+            create_all,
+            create_import_function,
+            create_imports_bucket,
+            create_lifecycle,
+            create_recordings_bucket,
+        )
 
         aws.reset()
         stage = Settings.from_env().stage
@@ -71,6 +89,13 @@ class LocalStack:
         )
         os.environ["ONAIR_STATE_MACHINE_ARN"] = lifecycle["state_machine_arn"]
         lambda_bridge.route(lifecycle["function_arn"], tasks.handle)
+        # Timetable imports: their bucket, and their Lambda, invoked asynchronously (as in AWS: the bridge
+        # answers at once and the job runs on its own thread).
+        create_imports_bucket(Settings.from_env().imports_bucket, aws.client("s3"))
+        os.environ["ONAIR_IMPORT_FUNCTION"] = create_import_function(
+            stage, aws.client("iam"), aws.client("lambda")
+        )
+        lambda_bridge.route(os.environ["ONAIR_IMPORT_FUNCTION"], in_background(imports.handle))
         bootstrap.override(None)
         services = bootstrap.services()
         services.tenancy.bootstrap_operator(self.api_key, services.clock())

@@ -16,6 +16,7 @@ FUNCTIONS = {  # Chalice's logical ids for the app's functions, and what each ru
     "APIHandler": "app.app",
     "Tick": "chalicelib.jobs.scheduled.tick",
     "LifecycleTask": "chalicelib.jobs.tasks.lifecycle_task",
+    "ImportApply": "chalicelib.jobs.imports.import_apply",
 }
 
 
