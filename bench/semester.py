@@ -47,9 +47,8 @@ class Semester:
             lines += ["BEGIN:VEVENT", f"UID:{row['external_id']}", f"SUMMARY:{row['title']}"]
             lines += [f"LOCATION:{row['channel']}", f"DTSTART;TZID={zone}:{start:%Y%m%dT%H%M%S}"]
             lines.append(f"DURATION:PT{SESSION_SECONDS // 60}M")
-            if "weeks" in row:
-                lines += ["RRULE:FREQ=WEEKLY", f"X-ONAIR-CALENDAR:{row['calendar']}"]
-                lines.append(f"X-ONAIR-WEEKS:{row['weeks']}")
+            if "weeks" in row:  # teaching weeks make it weekly (an RRULE would say the same another way)
+                lines += [f"X-ONAIR-CALENDAR:{row['calendar']}", f"X-ONAIR-WEEKS:{row['weeks']}"]
             lines += [f"CATEGORIES:{row['tags']}", "END:VEVENT"]
         lines.append("END:VCALENDAR")
         return "\r\n".join(lines) + "\r\n"

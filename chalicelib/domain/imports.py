@@ -108,7 +108,7 @@ class RowResult(Strict):
 
     model_config = ConfigDict(extra="ignore")
 
-    row: int | None
+    row: int | None = None
     line: int | None = None
     external_id: str
     kind: Literal["event", "series"] | None = None

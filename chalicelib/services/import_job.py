@@ -51,7 +51,7 @@ log = logging.getLogger("onair.imports")
 LEASE = timedelta(minutes=16)  # longer than a Lambda can run: a runner that died lets go by itself
 RESERVE_SECONDS = 90.0  # hand over to a fresh run when less time than this is left
 BATCH = 100  # rows between two checkpoints
-MAX_SUGGESTIONS = 100  # a dry run suggests a free slot for the first this many rows that overlap
+MAX_SUGGESTIONS = 25  # a dry run suggests a free slot for the first this many rows that overlap
 ORDER = {"cancel": 0, "update": 1, "create": 2}
 
 
