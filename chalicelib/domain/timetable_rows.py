@@ -118,6 +118,8 @@ def desired(raw: RawRow, catalog: Catalog) -> Desired | Invalid:
         return Invalid(
             raw.row, raw.line, external_id, [FieldError(_pointer(e.pointer), e.detail) for e in exc.errors]
         )
+    except (ValueError, TypeError, OverflowError) as exc:  # a value no field check foresaw: still this row's
+        return Invalid(raw.row, raw.line, external_id, [FieldError("", f"cannot be read: {exc}")])
     kind, body, channel, start, end = made
     cancelled = str(fields.get("status", "")).lower() == "cancelled"
     return Desired(
@@ -152,25 +154,23 @@ def _booking(fields: dict[str, Any], catalog: Catalog) -> tuple[str, dict[str, A
         if name not in fields:
             errors.append(FieldError(f"/{name}", "is required"))
     channel = (
-        attempt("/channel", lambda: catalog.channel(_text(fields["channel"])))
+        attempt("/channel", lambda: catalog.channel(_text(fields["channel"], "/channel")))
         if "channel" in fields
         else None
     )
     calendar = (
-        attempt("/calendar", lambda: catalog.calendar(_text(fields["calendar"])))
+        attempt("/calendar", lambda: catalog.calendar(_text(fields["calendar"], "/calendar")))
         if "calendar" in fields
         else None
     )
-    zone_name = (
-        _text(fields["timezone"]) if "timezone" in fields else (channel.timezone if channel else "UTC")
-    )
-    zone = attempt("/timezone", lambda: load_zone(zone_name))
+    zone_name = fields.get("timezone", channel.timezone if channel else "UTC")
+    zone = attempt("/timezone", lambda: load_zone(_text(zone_name, "/timezone")))
     template = attempt("", lambda: _template(fields))
     if errors or channel is None or zone is None or template is None:
         raise ValidationFailed(errors or [FieldError("/channel", "is required")])
     series = any(name in fields for name in (*RULE_FIELDS, "weeks", "calendar"))
     if series:
-        return _series(fields, channel, calendar, zone_name, zone, template)
+        return _series(fields, channel, calendar, str(zone_name), zone, template)
     if "exdates" in fields or "rdates" in fields:
         raise ValidationFailed.one("/exdates", "belongs to a series: give a rule (frequency or rrule) too")
     return _event(fields, channel, zone, template)
@@ -229,7 +229,7 @@ def _series(
     if calendar is not None:
         body["calendar_id"] = calendar.id
         if "weeks" in fields:
-            body["weeks"] = _text(fields["weeks"])
+            body["weeks"] = _text(fields["weeks"], "/weeks")
     checked: ScheduleIn = validate(ScheduleIn, body)
     stored = normalise(checked, channel.timezone)
     if calendar is not None:
@@ -247,9 +247,9 @@ def _recurrence(fields: dict[str, Any]) -> dict[str, Any]:
         clash = [name for name in ("frequency", "interval", "days", "count", "until") if name in fields]
         if clash:
             raise ValidationFailed.one(f"/{clash[0]}", "cannot be combined with `rrule`; put it in the RRULE")
-        rule: dict[str, Any] = {"rrule": _text(fields["rrule"])}
+        rule: dict[str, Any] = {"rrule": _text(fields["rrule"], "/rrule")}
     else:
-        rule = {"frequency": _text(fields.get("frequency", "weekly")).lower()}
+        rule = {"frequency": _text(fields.get("frequency", "weekly"), "/frequency").lower()}
         if "interval" in fields:
             rule["interval"] = _integer(fields["interval"], "/interval")
         if "days" in fields:
@@ -270,7 +270,9 @@ def _template(fields: dict[str, Any]) -> dict[str, Any]:
     for name in ("ref_id", "category", "publish", "start_mode", "end_mode"):
         if name in fields:
             out[name] = (
-                _text(fields[name]) if not isinstance(fields[name], (int, float)) else str(fields[name])
+                _text(fields[name], f"/{name}")
+                if not isinstance(fields[name], (int, float))
+                else str(fields[name])
             )
     for name in ("tags", "source_ids"):
         if name in fields:
@@ -293,9 +295,9 @@ def _scalar(value: Any) -> Any:
     return value if isinstance(value, (str, int)) and not isinstance(value, bool) else str(value)
 
 
-def _text(value: Any) -> str:
+def _text(value: Any, pointer: str) -> str:
     if not isinstance(value, str):
-        raise ValueError("must be text")
+        raise ValidationFailed.one(pointer, "must be text")
     return value.strip()
 
 
@@ -331,7 +333,7 @@ def _instant(value: Any, zone: ZoneInfo, pointer: str) -> datetime:
     (a wall time in a spring-forward gap moves forward by the gap, as in recurrence)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return parse_instant(value)
-    text = _text(value)
+    text = _text(value, pointer)
     try:
         return parse_instant(text)
     except ValueError:
