@@ -49,10 +49,12 @@ class LocalStack:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        from local import moto_speed
         from local.emulator import Emulator
 
         self.emulator = Emulator(self.options.host)
         self.emulator.start()
+        moto_speed.install()  # transactions and queries cost what they touch (big imports stay usable)
 
         from chalice.cli.factory import CLIFactory
 
