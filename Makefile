@@ -2,7 +2,15 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# One venv, two levels: `make run` installs only requirements-run.txt (runtime, Chalice, the emulator);
+# `make test`, `lint`, `package`... add requirements-dev.txt on top. Each level reinstalls only when its
+# requirements files change, so repeated runs start fast.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# checkov pins libraries the project's own tools cannot share, so it gets a venv of its own.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 .PHONY: run test lint clean package deploy bootstrap-key require-bucket
 .PHONY: bench bench-full
@@ -14,16 +22,30 @@ DIST ?= dist
 BUCKET ?=
 ALARM_EMAIL ?=
 
-# Reinstall only when a requirements file changed, so repeated runs start fast.
-$(STAMP): requirements.txt requirements-dev.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "onair: needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) -V 2>&1 || echo 'not found'). Try: make run PYTHON=python3.11" >&2; \
+	  exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): requirements.txt requirements-run.txt | $(BIN)/python
+	$(PIP) -r requirements-run.txt
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP) requirements-dev.txt
+	$(PIP) -r requirements-dev.txt
 	touch $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/python -m local
+$(CHECKOV_STAMP): requirements-checkov.txt | $(BIN)/python
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $(CHECKOV_STAMP)
 
-test: $(STAMP)
+# Data is kept in .onair-data/ (ONAIR_DATA_DIR); `make run FRESH=1` starts empty.
+run: $(RUN_STAMP)
+	$(if $(FRESH),ONAIR_FRESH=1 )$(BIN)/python -m local
+
+test: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -53,4 +75,4 @@ bench-full: $(STAMP)
 	$(BIN)/python -m bench --full
 
 clean:
-	rm -rf $(VENV) .pytest_cache $(DIST)
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache $(DIST)

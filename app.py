@@ -2,8 +2,19 @@
 
 from chalice import Chalice
 
+from chalicelib.api import (
+    audit,
+    catalog,
+    console,
+    events,
+    lifecycle,
+    meta,
+    opencast,
+    recordings,
+    schedules,
+    tenancy,
+)
 from chalicelib.api import calendars as calendar_routes
-from chalicelib.api import catalog, console, events, lifecycle, meta, opencast, recordings, schedules, tenancy
 from chalicelib.api import imports as import_routes
 from chalicelib.api.routing import add_method_not_allowed
 from chalicelib.jobs import imports as import_jobs
@@ -22,6 +33,7 @@ for blueprint in (
     import_routes.bp,
     opencast.bp,  # room recorders: the Opencast capture-agent endpoints, outside /v1
     recordings.bp,
+    audit.bp,
     console.bp,
     scheduled.bp,
     tasks.bp,

@@ -16,8 +16,22 @@ from bench.common import Figure
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
-QUICK = {"import_runs": 5, "repeats": 3, "creates": 20, "lifecycle_events": 3, "preview": 10_000}
-FULL = {"import_runs": 15, "repeats": 9, "creates": 100, "lifecycle_events": 10, "preview": 10_000}
+QUICK = {
+    "import_runs": 5,
+    "repeats": 3,
+    "creates": 20,
+    "lifecycle_events": 3,
+    "preview": 10_000,
+    "load_minutes": 1,
+}
+FULL = {
+    "import_runs": 15,
+    "repeats": 9,
+    "creates": 100,
+    "lifecycle_events": 10,
+    "preview": 10_000,
+    "load_minutes": 10,
+}
 
 
 def machine() -> dict[str, Any]:
@@ -38,7 +52,7 @@ def machine() -> dict[str, Any]:
 
 
 def figures(full: bool) -> list[Figure]:
-    from bench import dynamo, importing, pure, roundtrips, stack
+    from bench import dynamo, importing, load, pure, roundtrips, stack
 
     settings = FULL if full else QUICK
     found: list[Figure] = []
@@ -60,8 +74,9 @@ def figures(full: bool) -> list[Figure]:
     run("conflict sweep", lambda: pure.conflict_sweep(repeats=settings["repeats"], pair_repeats=1 + full * 2))
     run("materialiser tick", dynamo.tick)
     run("far create among series", lambda: dynamo.far_create(repeats=settings["repeats"] * 2))
+    run("sustained load", lambda: load.sustained_load(settings["load_minutes"]))
     order = ["cold import", "DynamoDB round trips", "create-event", "items read, one", "preview", "conflict"]
-    order += ["items read by one materialiser", "create an event 400 days", "lifecycle"]
+    order += ["items read by one materialiser", "create an event 400 days", "lifecycle", "sustained load"]
     return sorted(found, key=lambda f: next(i for i, p in enumerate(order) if f.name.startswith(p)))
 
 

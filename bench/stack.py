@@ -3,61 +3,29 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from bench.common import Figure, median
+from local import process as local_process
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = "onair_bench-stack-key-0123456789abcdef"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
-def local_stack():
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "ONAIR_API_KEY": KEY, "ONAIR_TICK_SECONDS": "1"}
-    env.pop("AWS_ENDPOINT_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    emulator, banner = None, []
-    deadline = time.monotonic() + 90
+def local_stack() -> Iterator[tuple[str, str]]:
+    """`python -m local` in a subprocess, started as the e2e tests start it: (API URL, emulator URL)."""
+    stack = local_process.start(KEY)
     try:
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            banner.append(line)
-            if "AWS emulator" in line:
-                emulator = line.rsplit(" ", 1)[1].strip()
-            if "Docs:" in line or process.poll() is not None:
-                break
-        if emulator is None or process.poll() is not None:
-            raise RuntimeError("local stack did not start:\n" + "".join(banner))
-        yield f"http://127.0.0.1:{port}", emulator
+        yield stack.url, stack.emulator_url
     finally:
-        process.terminate()
-        try:
-            process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        with suppress(subprocess.TimeoutExpired):  # it was killed instead
+            stack.terminate()
 
 
 def call(base: str, method: str, path: str, body: Any = None, key: str = KEY) -> dict[str, Any]:

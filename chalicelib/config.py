@@ -30,6 +30,16 @@ class Settings:
     agent_risk_lead: timedelta = timedelta(minutes=15)
     agent_start_grace: timedelta = timedelta(minutes=5)
     download_url_seconds: int = 3600
+    # Nothing stuck (docs/lifecycle.md, "Deadlines"): how long past its end an unsettled event waits for
+    # its run before the deadlines job settles it, and how long a manual-end event may run over.
+    lifecycle_grace: timedelta = timedelta(minutes=10)
+    manual_overrun: timedelta = timedelta(minutes=60)
+    # How long audit items are kept (DynamoDB TTL).
+    audit_retention: timedelta = timedelta(days=400)
+    # Webhooks (chalicelib/adapters/netguard.py): https only outside local and test stages; loopback and
+    # private addresses only when ONAIR_WEBHOOK_ALLOW_PRIVATE=true (the local stage's default).
+    webhook_https_only: bool = True
+    webhook_allow_private: bool = False
     # Timetable imports (docs/imports.md): where files go, the job's function (empty: run in-process),
     # the largest file, and how many channels an apply writes side by side.
     imports_bucket: str = "onair-local-imports"
@@ -59,6 +69,11 @@ class Settings:
             agent_risk_lead=timedelta(seconds=float(env.get("ONAIR_AGENT_RISK_LEAD_SECONDS", "900"))),
             agent_start_grace=timedelta(seconds=float(env.get("ONAIR_AGENT_START_GRACE_SECONDS", "300"))),
             download_url_seconds=int(env.get("ONAIR_DOWNLOAD_URL_SECONDS", "3600")),
+            lifecycle_grace=timedelta(minutes=float(env.get("ONAIR_LIFECYCLE_GRACE_MINUTES", "10"))),
+            manual_overrun=timedelta(minutes=float(env.get("ONAIR_MANUAL_OVERRUN_MINUTES", "60"))),
+            audit_retention=timedelta(days=float(env.get("ONAIR_AUDIT_RETENTION_DAYS", "400"))),
+            webhook_https_only=stage not in ("local", "test"),
+            webhook_allow_private=env.get("ONAIR_WEBHOOK_ALLOW_PRIVATE", "").lower() == "true",
             imports_bucket=env.get("ONAIR_IMPORTS_BUCKET", f"onair-{stage}-imports"),
             import_function=env.get("ONAIR_IMPORT_FUNCTION", ""),
             max_import_bytes=int(env.get("ONAIR_MAX_IMPORT_BYTES", str(20 * 1024**2))),

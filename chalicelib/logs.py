@@ -59,6 +59,11 @@ def configure() -> None:
     _configured = True
 
 
+def current() -> dict[str, Any]:
+    """The fields bound to this request or invocation (`request_id` for an API request)."""
+    return dict(_context.get())
+
+
 def bind(**fields: Any) -> None:
     """Add fields to every later log line of this request or invocation."""
     _context.set({**_context.get(), **{k: v for k, v in fields.items() if v is not None}})

@@ -10,6 +10,15 @@ from typing import Any
 
 import pytest
 
+# The policy proof's recorder: every AWS call the code makes in this session (tests/policy_plugin.py).
+from tests.policy_plugin import (  # noqa: F401  (pytest finds hooks and fixtures by name here)
+    _record_aws_calls,
+    pytest_collection_modifyitems,
+    pytest_deselected,
+    pytest_runtest_setup,
+    pytest_terminal_summary,
+)
+
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -42,10 +51,11 @@ def aws() -> Iterator[None]:
     from moto import mock_aws
 
     from chalicelib.adapters import aws as aws_clients
-    from local.emulator import isolate_dynamodb
+    from local.emulator import honour_client_request_tokens, isolate_dynamodb
     from local.resources import create_all
 
     isolate_dynamodb()  # some tests race requests on threads: keep moto's transactions isolated
+    honour_client_request_tokens()  # as DynamoDB does: a retried transaction reports its first outcome
     with mock_aws():
         aws_clients.reset()
         create_all("test", aws_clients.client("dynamodb"), aws_clients.client("events"))

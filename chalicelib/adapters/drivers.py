@@ -13,62 +13,54 @@ stop), so every driver makes them idempotent.
 | stop      | succeeds | POST step `stop`: end the live       | stops the channel unless IDLE/STOPPING     |
 | teardown  | succeeds | POST step `teardown`: release        | stops the channel if it still runs         |
 
-Webhook requests: `POST <url>` with the JSON body `{"step", "event": {...the event as the API shows it},
-"channel_id", "tenant_id", "at"}` (compact, keys sorted), headers `Content-Type: application/json`,
-`X-Onair-Step: <step>` and, when the channel has a secret, `X-Onair-Signature: sha256=<hex>`: the
-HMAC-SHA256 of the exact body bytes keyed with the secret (verify with `verify_signature`). A 2xx answer
-within the timeout (default 5 s) is success; any other status, a redirect, a timeout or a connection error
-is a `DriverError`. `at` lets a receiver refuse replays.
+The webhook driver lives in `webhook.py` (what is sent, and where it may go: `netguard.py`). A MediaLive
+channel is driven only when its `onair:tenant` tag names the event's tenant: checked when a channel binds
+it (`DriverChecks`) and again before every step; a refusal reads the same whether the id exists or not.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.adapters import aws
+from chalicelib.adapters import aws, netguard
+from chalicelib.adapters.netguard import WebhookPolicy
+from chalicelib.adapters.steps import DriverError, DriverNotReady, DriverRejected, StepResult
+from chalicelib.adapters.webhook import (
+    DEFAULT_TIMEOUT_SECONDS,
+    SIGNATURE_HEADER,
+    STEP_HEADER,
+    Webhook,
+    sign,
+    verify_signature,
+)
 from chalicelib.domain import models
+from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.models import Channel, Event
-from chalicelib.domain.time import format_instant
 
 STEPS: tuple[str, ...] = ("provision", "start", "stop", "teardown")
 """The driver steps, in lifecycle order."""
 
-SIGNATURE_HEADER = "X-Onair-Signature"
-STEP_HEADER = "X-Onair-Step"
-DEFAULT_TIMEOUT_SECONDS = 5.0
+__all__ = [
+    "DEFAULT_TIMEOUT_SECONDS",
+    "SIGNATURE_HEADER",
+    "STEP_HEADER",
+    "DriverError",
+    "DriverNotReady",
+    "DriverRejected",
+    "StepResult",
+    "Webhook",
+    "sign",
+    "verify_signature",
+]
+
+TENANT_TAG = "onair:tenant"
+"""The MediaLive channel tag that hands a channel to one tenant (the account owner sets it)."""
 
 Clock = Callable[[], datetime]
-
-
-class DriverError(Exception):
-    """A driver step failed; `reason` is what the history and the `failed` notification say."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class DriverNotReady(Exception):
-    """Raised by the `provisioned` task while `is_ready` is false; the state machine polls by retrying it."""
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """A driver step that succeeded, with a short note on what happened."""
-
-    step: str
-    detail: str
 
 
 class LifecycleDriver(Protocol):
@@ -98,11 +90,15 @@ def _utcnow() -> datetime:
 
 
 def driver_for(
-    config: models.Driver, *, clock: Clock = _utcnow, timeout: float = DEFAULT_TIMEOUT_SECONDS
+    config: models.Driver,
+    *,
+    clock: Clock = _utcnow,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    policy: WebhookPolicy | None = None,
 ) -> LifecycleDriver:
-    """The driver for a channel's driver config (`channel.driver`)."""
+    """The driver for a channel's driver config (`channel.driver`); `policy` says where webhooks may go."""
     if isinstance(config, models.WebhookDriver):
-        return Webhook(config.url, config.secret, clock=clock, timeout=timeout)
+        return Webhook(config.url, config.secret, clock=clock, timeout=timeout, policy=policy)
     if isinstance(config, models.MediaLiveDriver):
         return MediaLive(config.channel_id)
     return Noop()
@@ -127,106 +123,26 @@ class Noop:
         return StepResult("teardown", "noop")
 
 
-def sign(secret: str, body: bytes) -> str:
-    """The `X-Onair-Signature` value for `body`: `sha256=` and the hex HMAC-SHA256 keyed with `secret`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
-    """Whether `header` is the signature of `body` under `secret` (constant-time; for receivers and tests)."""
-    return header is not None and hmac.compare_digest(sign(secret, body), header)
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Refuse redirects: urllib would replay a POST as a bodiless GET, which no receiver expects."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-class Webhook:
-    """POSTs each step as signed JSON to the channel's URL; 2xx within the timeout is success."""
-
-    def __init__(
-        self,
-        url: str,
-        secret: str | None,
-        *,
-        clock: Clock = _utcnow,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-    ) -> None:
-        self.url = url
-        self.secret = secret
-        self.clock = clock
-        self.timeout = timeout
-        self._opener = urllib.request.build_opener(_NoRedirect)
-
-    def provision(self, event: Event, channel: Channel) -> StepResult:
-        return self._post("provision", event, channel)
-
-    def is_ready(self, event: Event, channel: Channel) -> bool:
-        return True  # the receiver acknowledged provision with a 2xx; it has no separate readiness signal
-
-    def start(self, event: Event, channel: Channel) -> StepResult:
-        return self._post("start", event, channel)
-
-    def stop(self, event: Event, channel: Channel) -> StepResult:
-        return self._post("stop", event, channel)
-
-    def teardown(self, event: Event, channel: Channel) -> StepResult:
-        return self._post("teardown", event, channel)
-
-    def body(self, step: str, event: Event, channel: Channel) -> bytes:
-        """The exact bytes sent (and signed) for `step`."""
-        document = {
-            "step": step,
-            "event": event.model_dump(mode="json"),
-            "channel_id": channel.id,
-            "tenant_id": event.tenant_id,
-            "at": format_instant(self.clock()),
-        }
-        return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
-
-    def _post(self, step: str, event: Event, channel: Channel) -> StepResult:
-        # urllib also opens file:// and ftp:// URLs; a webhook must never read local files.
-        if urllib.parse.urlsplit(self.url).scheme not in ("http", "https"):
-            raise DriverError(f"webhook {step}: the URL must be http or https")
-        body = self.body(step, event, channel)
-        headers = {"Content-Type": "application/json", "User-Agent": "onair-webhook", STEP_HEADER: step}
-        if self.secret:
-            headers[SIGNATURE_HEADER] = sign(self.secret, body)
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                status = response.status
-        except urllib.error.HTTPError as error:
-            status = error.code
-            error.close()
-        except (urllib.error.URLError, TimeoutError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            raise DriverError(f"webhook {step}: {_host(self.url)} unreachable ({reason})") from error
-        if not 200 <= status < 300:
-            raise DriverError(f"webhook {step}: {_host(self.url)} answered HTTP {status}")
-        return StepResult(step, f"webhook answered HTTP {status}")
-
-
-def _host(url: str) -> str:
-    """The URL's host and port only: paths and queries may carry tokens that must not reach the history."""
-    return urllib.parse.urlsplit(url).netloc.rpartition("@")[2] or url
-
-
 class MediaLive:
-    """Runs an AWS Elemental MediaLive channel: started on provision, stopped on stop and teardown."""
+    """Runs an AWS Elemental MediaLive channel: started on provision, stopped on stop and teardown.
+
+    Every step first describes the channel and checks its `onair:tenant` tag names the event's tenant, so a
+    tenant can only drive channels the account owner handed to it. A missing channel, one tagged for
+    another tenant or none, and one IAM refuses all read the same (`DriverRejected`, not retried).
+    """
 
     _RUNNING = frozenset({"RUNNING", "STARTING", "RECOVERING"})
-    _STOPPED = frozenset({"IDLE", "STOPPING"})
+    # Answers that depend on whether (and whose) the channel is: all become the one refusal.
+    _UNAVAILABLE = frozenset(
+        {"NotFoundException", "AccessDeniedException", "ForbiddenException", "BadRequestException"}
+    )
 
     def __init__(self, channel_id: str, client: Callable[[], Any] | None = None) -> None:
         self.channel_id = channel_id
         self._client = client or (lambda: aws.client("medialive"))
 
     def provision(self, event: Event, channel: Channel) -> StepResult:
-        state = self.state()
+        state = self.state(event.tenant_id)
         if state in self._RUNNING:
             return StepResult("provision", f"MediaLive channel {self.channel_id} already {state}")
         if state != "IDLE":
@@ -235,39 +151,80 @@ class MediaLive:
         return StepResult("provision", f"MediaLive channel {self.channel_id} starting")
 
     def is_ready(self, event: Event, channel: Channel) -> bool:
-        return self.state() == "RUNNING"
+        return self.state(event.tenant_id) == "RUNNING"
 
     def start(self, event: Event, channel: Channel) -> StepResult:
-        state = self.state()
+        state = self.state(event.tenant_id)
         if state != "RUNNING":
             raise DriverError(f"MediaLive channel {self.channel_id} is {state}, not RUNNING")
         return StepResult("start", f"MediaLive channel {self.channel_id} running")
 
     def stop(self, event: Event, channel: Channel) -> StepResult:
-        return self._stop("stop")
+        return self._stop("stop", event.tenant_id)
 
     def teardown(self, event: Event, channel: Channel) -> StepResult:
-        return self._stop("teardown")
+        return self._stop("teardown", event.tenant_id)
 
-    def state(self) -> str:
-        """The channel's current MediaLive state (`IDLE`, `STARTING`, `RUNNING`, `STOPPING`, ...)."""
-        return str(self._call("describe_channel")["State"])
+    def state(self, tenant_id: str) -> str:
+        """The channel's MediaLive state (`IDLE`, `RUNNING`, ...), once its tag names `tenant_id`."""
+        described = self._call("describe_channel")
+        if (described.get("Tags") or {}).get(TENANT_TAG) != tenant_id:
+            raise self._unavailable()
+        return str(described["State"])
 
-    def _stop(self, step: str) -> StepResult:
-        state = self.state()
+    def _stop(self, step: str, tenant_id: str) -> StepResult:
+        state = self.state(tenant_id)
         if state in self._RUNNING:
             self._call("stop_channel")
             return StepResult(step, f"MediaLive channel {self.channel_id} stopping")
         # IDLE or STOPPING is already what we want; CREATING/DELETING/DELETED have nothing running to stop.
         return StepResult(step, f"MediaLive channel {self.channel_id} already {state}")
 
+    def _unavailable(self) -> DriverRejected:
+        return DriverRejected(
+            f"MediaLive channel {self.channel_id} is not available to this tenant (tag {TENANT_TAG})"
+        )
+
     def _call(self, operation: str) -> Any:
         try:
             return getattr(self._client(), operation)(ChannelId=self.channel_id)
         except ClientError as error:
-            code = error.response.get("Error", {}).get("Code", "Error")
-            if code == "NotFoundException":
-                raise DriverError(f"MediaLive channel {self.channel_id} not found") from error
-            raise DriverError(f"MediaLive {operation} on {self.channel_id} failed: {code}") from error
-        except BotoCoreError as error:
-            raise DriverError(f"MediaLive {operation} on {self.channel_id} failed: {error}") from error
+            code = str(error.response.get("Error", {}).get("Code", "Error"))
+            if code in self._UNAVAILABLE:
+                raise self._unavailable() from None
+            raise DriverError(f"MediaLive {operation} on {self.channel_id} failed: {code}") from None
+        except BotoCoreError:
+            raise DriverError(f"MediaLive {operation} on {self.channel_id} failed: no answer") from None
+
+
+class DriverChecks:
+    """The checks a channel's driver passes when a channel is created or its driver changes (422 if not).
+
+    A webhook URL must be one netguard allows (literal addresses, and names that resolve to refused
+    ones); a MediaLive channel must carry the tenant's `onair:tenant` tag. Each step checks again.
+    """
+
+    def __init__(
+        self,
+        policy: WebhookPolicy,
+        medialive: Callable[[], Any] | None = None,
+        resolve: netguard.Resolver | None = None,
+    ) -> None:
+        self.policy = policy
+        self._medialive = medialive or (lambda: aws.client("medialive"))
+        self.resolve = resolve
+
+    def __call__(self, tenant_id: str, config: models.Driver) -> None:
+        if isinstance(config, models.WebhookDriver):
+            try:
+                netguard.vet_for_write(config.url, self.policy, self.resolve)
+            except netguard.Refused as refused:
+                raise ValidationFailed.one("/driver/url", refused.why) from None
+        elif isinstance(config, models.MediaLiveDriver):
+            try:
+                MediaLive(config.channel_id, self._medialive).state(tenant_id)
+            except DriverError:
+                raise ValidationFailed.one(
+                    "/driver/channel_id",
+                    f"must name a MediaLive channel in this account tagged {TENANT_TAG} = your tenant's id",
+                ) from None

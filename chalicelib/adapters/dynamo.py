@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterable
@@ -15,6 +17,7 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from chalicelib import logs
 from chalicelib.domain.errors import ValidationFailed
 
 _SER = TypeSerializer()
@@ -300,9 +303,12 @@ class Table:
         )
 
     def transact(self, operations: Iterable[dict[str, Any]]) -> None:
-        """TransactWriteItems over this table.
+        """TransactWriteItems over this table, idempotent across the SDK's retries.
 
-        Operations are `{"Put"|"Update"|"Delete"|"ConditionCheck": {...}}` with plain values.
+        Operations are `{"Put"|"Update"|"Delete"|"ConditionCheck": {...}}` with plain values. The call
+        carries a `ClientRequestToken` (`request_token`): when botocore retries it after a timeout or a
+        dropped connection and the first attempt had landed, DynamoDB answers with that first outcome
+        instead of applying it again (or failing its conditions against its own write).
         """
         self._settle()
         items = []
@@ -314,7 +320,7 @@ class Table:
                     body[field] = serialize(body[field])
             items.append({kind: body})
         try:
-            self.client.transact_write_items(TransactItems=items)
+            self.client.transact_write_items(TransactItems=items, ClientRequestToken=request_token(items))
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise
@@ -337,6 +343,23 @@ class Table:
         if names:
             kwargs["ExpressionAttributeNames"] = names
         return kwargs
+
+
+def request_token(items: list[dict[str, Any]]) -> str:
+    """The `ClientRequestToken` of one TransactWriteItems call: a hash of the request's id, the call's number
+    in this process, and the transaction's items.
+
+    botocore sends the same token with each of its retries, so a retry of a write that landed is
+    recognised. The call number keeps two writes apart even when a request makes the very same one twice
+    (both must apply); the request id (when there is one) ties the token to the request in logs.
+    """
+    request_id = logs.current().get("request_id") or ""
+    content = json.dumps(items, sort_keys=True, separators=(",", ":"), default=str)
+    basis = f"{request_id}\n{next(_CALLS)}\n{content}"
+    return hashlib.sha256(basis.encode()).hexdigest()[:36]
+
+
+_CALLS = itertools.count()
 
 
 def _raise_condition(exc: ClientError) -> None:

@@ -6,10 +6,11 @@ Index choice for listings and why a window listing is one bounded Query are in d
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.adapters import guards as store_guards
 from chalicelib.adapters import keys as k
@@ -20,13 +21,18 @@ from chalicelib.domain.errors import (
     AlreadyExists,
     BookingRaced,
     Conflict,
+    ExternalIdTaken,
     FieldError,
     StaleWrite,
     ValidationFailed,
 )
+from chalicelib.domain.lifecycle import TERMINAL
 from chalicelib.domain.models import Event
 from chalicelib.domain.queries import EventQuery
 from chalicelib.domain.time import format_instant
+
+if TYPE_CHECKING:  # not at runtime: the recurrence engine loads on first use (cold start)
+    from chalicelib.domain.schedules import Schedule
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ def index_attributes(event: Event) -> dict[str, str]:
         attrs |= {"g3pk": k.events_of_schedule(t, event.schedule_id), "g3sk": k.at(event.start, event.id)}
     if event.ref_id:
         attrs |= {"g4pk": k.events_with_ref(t, event.ref_id), "g4sk": k.at(event.start, event.id)}
+    if event.state not in TERMINAL:  # not settled yet: the deadlines job finds it by its end
+        attrs |= {"g7pk": k.open_events(k.open_shard(event.id)), "g7sk": k.at(event.end, f"{t}#{event.id}")}
     return attrs
 
 
@@ -72,6 +80,18 @@ def event_item(event: Event) -> dict[str, Any]:
     )
 
 
+def series_unchanged_op(schedule: Schedule) -> dict[str, Any]:
+    """A transaction item that fails unless the schedule is still at `schedule.version` (a write made on
+    the strength of what the series was, such as materialising one of its occurrences)."""
+    return {
+        "ConditionCheck": {
+            "Key": {"pk": k.collection(schedule.tenant_id, "SCHEDULE"), "sk": schedule.id},
+            "ConditionExpression": "version = :v",
+            "ExpressionAttributeValues": {":v": schedule.version},
+        }
+    }
+
+
 def mark_op(tenant_id: str, event_id: str, other_id: str, present: bool) -> dict[str, Any]:
     """The update that adds `other_id` to (or drops it from) an event's accepted overlaps.
 
@@ -87,6 +107,10 @@ def mark_op(tenant_id: str, event_id: str, other_id: str, present: bool) -> dict
             "ExpressionAttributeValues": {":id": {other_id}, ":one": 1},
         }
     }
+
+
+CREATED_BY = "created_by_write"
+"""The attribute a create writes a one-off tag into, so a retry can recognise its own landed write."""
 
 
 class EventStore:
@@ -110,21 +134,28 @@ class EventStore:
         event: Event,
         booking_version: int | None = None,
         run_due_at: datetime | None = None,
-        guards: Sequence[tuple[dict[str, Any], str]] = (),
+        marks: Sequence[str] = (),
+        series: Schedule | None = None,
     ) -> None:
         """Put a new event, bump its channel's booking version, claim its external_id, check its sources.
 
         With `booking_version`, the write only succeeds if no other booking reached the channel since
         that version was read (the overlap check was made against it): race-free booking. With
         `run_due_at`, the marker that has the scheduled job start the event's run then is written too,
-        in the same transaction (no extra round trip, and never a marker without its event). `guards`
-        are more items for the same transaction, each with its meaning: `"mark"` (an overlap mark on
-        another event: failing means a booking changed, check again) or `"series"` (the series the event
-        stands for is unchanged).
+        in the same transaction (no extra round trip, and never a marker without its event). `marks` are
+        events that now list this one among their accepted overlaps (failing means a booking changed:
+        check again). With `series`, the series the event stands for must still be at its version.
         """
+        # A tag only this call writes: if a retry finds the event carrying it, the first attempt landed.
+        tag = uuid.uuid4().hex
         ops: list[tuple[dict[str, Any], str]] = [
             (
-                {"Put": {"Item": event_item(event), "ConditionExpression": "attribute_not_exists(pk)"}},
+                {
+                    "Put": {
+                        "Item": {**event_item(event), CREATED_BY: tag},
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
                 "event",
             ),
             (self._bump_channel(event, booking_version), "channel"),
@@ -137,14 +168,25 @@ class EventStore:
         ]
         if run_due_at is not None:
             ops.append(({"Put": {"Item": marker_item(event.tenant_id, event.id, run_due_at)}}, "run_due"))
-        self._run([*ops, *guards])
+        if series is not None:
+            ops.append((series_unchanged_op(series), "series"))
+        try:
+            self._run([*ops, *self._marks(event, marks)])
+        except (AlreadyExists, BookingRaced, Conflict):
+            # A retry of this very write that had landed (its answer lost, and retried without the token
+            # that would have said so) fails its own conditions: the event is there with this call's tag.
+            # That is a success, and the caller's side effects (the run, the notification) must still
+            # happen. Anyone else's event with this id (a materialiser's deterministic one) is not.
+            stored = self.table.get(k.collection(event.tenant_id, "EVENT"), event.id)
+            if stored is None or stored.get(CREATED_BY) != tag:
+                raise
 
     def update(
         self,
         event: Event,
         previous: Event,
         booking_version: int | None = None,
-        guards: Sequence[tuple[dict[str, Any], str]] = (),
+        marks: Sequence[str] = (),
     ) -> None:
         """Replace `previous` (version-checked) with `event`, keeping guards and the channel in step."""
         ops: list[tuple[dict[str, Any], str]] = [
@@ -176,7 +218,7 @@ class EventStore:
             (store_guards.source_exists_op(event.tenant_id, s), f"/source_ids/{event.source_ids.index(s)}")
             for s in added
         ]
-        self._run([*ops, *guards])
+        self._run([*ops, *self._marks(event, marks)])
 
     def delete(self, event: Event) -> None:
         """Remove an event for good, and its external_id guard; a slot it held is freed (the channel's
@@ -227,6 +269,10 @@ class EventStore:
     def _bump_channel(self, event: Event, booking_version: int | None) -> dict[str, Any]:
         return store_guards.bump_channel_op(event.tenant_id, event.channel_id, booking_version)
 
+    @staticmethod
+    def _marks(event: Event, others: Sequence[str]) -> list[tuple[dict[str, Any], str]]:
+        return [(mark_op(event.tenant_id, other, event.id, True), "mark") for other in others]
+
     def _claim_external(self, event: Event) -> dict[str, Any]:
         return {
             "Put": {
@@ -269,13 +315,28 @@ class EventStore:
             if "event" in failed and len(failed) == 1:
                 raise AlreadyExists("An event with this id exists.") from exc
             if "external_id" in failed:
-                raise Conflict(
-                    "Another event already has this external_id.",
-                    {"errors": [{"pointer": "/external_id", "detail": "is already used"}]},
-                ) from exc
+                raise ExternalIdTaken() from exc
             raise StaleWrite() from exc
 
     # -- reads ----------------------------------------------------------------------------------------
+
+    def unsettled(self, ended_before: datetime, limit: int = 100) -> Iterator[Event]:
+        """Events not in a terminal state (and not deleted) that ended before `ended_before`, oldest end
+        first per partition: one Query per page of each open-events partition, never a Scan."""
+        for shard in range(k.OPEN_SHARDS):
+            cursor = None
+            while True:
+                page = self.table.query(
+                    "g7pk = :pk AND g7sk < :before",
+                    {":pk": k.open_events(shard), ":before": k.before(ended_before)},
+                    index="run_due",
+                    limit=limit,
+                    start_key=cursor,
+                )
+                yield from (from_item(Event, item) for item in page.items)
+                if page.next_cursor is None:
+                    break
+                cursor = page.last_key
 
     def iterate(self, query: EventQuery, bound_seconds: int = 0) -> Iterator[Event]:
         """Every event the query matches, page after page (one Query each, read lazily)."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from chalicelib.adapters import keys as k
 from chalicelib.adapters.dynamo import Table
+from chalicelib.domain.messages import Actor
 from chalicelib.domain.models import EventState
 from chalicelib.domain.time import format_instant, parse_instant
 
@@ -21,7 +22,7 @@ class Entry:
     source: EventState
     target: EventState
     at: datetime
-    actor: str
+    actor: Actor
     reason: str | None
     seq: int  # the event's version after the write: unique per event, and it orders ties within a second
 
@@ -34,7 +35,7 @@ def history_item(entry: Entry) -> dict[str, Any]:
         "from": entry.source.value,
         "to": entry.target.value,
         "at": format_instant(entry.at),
-        "actor": entry.actor,
+        "actor": entry.actor.to_json(),
         "reason": entry.reason,
     }
 
@@ -44,10 +45,6 @@ class HistoryStore:
 
     def __init__(self, table: Table) -> None:
         self.table = table
-
-    def put_op(self, entry: Entry) -> dict[str, Any]:
-        """The append as a transaction operation (written with the state change it records)."""
-        return {"Put": {"Item": history_item(entry)}}
 
     def append(self, entry: Entry) -> None:
         self.table.put(history_item(entry))
@@ -64,7 +61,7 @@ class HistoryStore:
                 source=EventState(item["from"]),
                 target=EventState(item["to"]),
                 at=parse_instant(item["at"]),
-                actor=item["actor"],
+                actor=Actor.from_json(item["actor"]),
                 reason=item.get("reason"),
                 seq=int(item["sk"].rsplit("#", 1)[1]),
             )

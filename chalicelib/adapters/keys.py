@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
 from chalicelib.domain.time import format_instant
@@ -86,6 +87,17 @@ INDEXES = {
 
 DUE_PK = "DUE"
 RUN_DUE_PK = "RUNDUE"
+OPEN_SHARDS = 4  # events not yet settled, spread over a few partitions of the `run_due` index
+
+
+def open_events(shard: int) -> str:
+    """A partition of the events whose lifecycle has not ended, by end (the deadlines job reads them)."""
+    return f"OPEN#{shard}"
+
+
+def open_shard(event_id: str) -> int:
+    """The open-events partition an event belongs to (stable: a hash of its id)."""
+    return int(hashlib.sha1(event_id.encode()).hexdigest()[:8], 16) % OPEN_SHARDS
 
 
 def history_pk(tenant_id: str, event_id: str) -> str:
@@ -96,3 +108,13 @@ def history_pk(tenant_id: str, event_id: str) -> str:
 def run_marker_pk(tenant_id: str) -> str:
     """Partition of the markers of events whose run is not started yet (outside the run window)."""
     return f"T#{tenant_id}#RUN"
+
+
+def audit_pk(tenant_id: str) -> str:
+    """Partition of a tenant's audit trail (newest last; read newest first)."""
+    return f"T#{tenant_id}#AUDIT"
+
+
+def audit_resource_pk(tenant_id: str, resource_id: str) -> str:
+    """One resource's audit trail, in the overloaded `schedule_by_start` index."""
+    return f"T#{tenant_id}#AUDR#{resource_id}"

@@ -11,6 +11,7 @@ from typing import Any
 from chalicelib.adapters import keys as k
 from chalicelib.adapters.dynamo import ConditionFailed, Table, TransactionCancelled
 from chalicelib.adapters.events import event_item
+from chalicelib.adapters.history import Entry, history_item
 from chalicelib.domain.errors import Conflict, StaleWrite
 from chalicelib.domain.models import Event
 
@@ -38,14 +39,14 @@ class ChannelLocks:
         item = self.table.get(k.collection(tenant_id, "CHANNEL"), channel_id)
         return item.get("live_event_id") if item else None
 
-    def write(
-        self, event: Event, previous: Event, lock: str | None, extra: list[dict[str, Any]] | None = None
-    ) -> None:
-        """Write `event` over `previous` (version-checked) and, atomically, `lock` = "take" or "release".
+    def write(self, event: Event, previous: Event, lock: str | None, entry: Entry | None = None) -> None:
+        """Write `event` over `previous` (version-checked) and, atomically, `lock` = "take" or "release"
+        and the history line `entry`.
 
         Only for state changes that book nothing (the slot is unchanged), so the channel's booking
-        version and guards stay as they are. `extra` operations (the history line) join the transaction.
+        version and guards stay as they are.
         """
+        extra = [{"Put": {"Item": history_item(entry)}}] if entry is not None else None
         ops: list[dict[str, Any]] = [
             {
                 "Put": {

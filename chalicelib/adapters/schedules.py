@@ -159,17 +159,6 @@ class ScheduleStore(RecordStore[Schedule]):
                 values=op["ExpressionAttributeValues"],
             )
 
-    def unchanged_op(self, schedule: Schedule) -> dict[str, Any]:
-        """A transaction item that fails unless the schedule is still at `schedule.version` (a write made
-        on the strength of what the series was, such as materialising one of its occurrences)."""
-        return {
-            "ConditionCheck": {
-                "Key": {"pk": self.partition(schedule.tenant_id), "sk": schedule.id},
-                "ConditionExpression": "version = :v",
-                "ExpressionAttributeValues": {":v": schedule.version},
-            }
-        }
-
     def set_progress(self, schedule: Schedule, materialised_until: datetime, due_at: datetime | None) -> None:
         """Record how far events exist and when the schedule is next due (None: off the due index)."""
         values = {":until": format_instant(materialised_until)}

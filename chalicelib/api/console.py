@@ -15,8 +15,8 @@ from pathlib import Path
 
 from chalice import Blueprint
 
-from chalicelib.api.http import Call, Reply, endpoint
 from chalicelib.api.meta import _server_url
+from chalicelib.api.routes import Call, Reply, endpoint
 from chalicelib.domain.errors import NotFound
 
 bp = Blueprint(__name__)

@@ -6,7 +6,7 @@ from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.api.catalog import patch_kind
-from chalicelib.api.http import Call, Reply, endpoint
+from chalicelib.api.routes import Call, Reply, endpoint
 from chalicelib.api.schemas import DeleteQuery, EventList, EventListQuery, EventOut, RestoreIn
 from chalicelib.domain.inputs import EventIn
 from chalicelib.domain.models import Scope

@@ -5,8 +5,8 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import Call, Reply, endpoint
-from chalicelib.api.schemas import ActionIn, EventOut, HistoryItem, HistoryList
+from chalicelib.api.routes import Call, Reply, endpoint
+from chalicelib.api.schemas import ActionIn, ActorOut, EventOut, HistoryItem, HistoryList
 from chalicelib.domain.models import Scope
 from chalicelib.services.common import etag
 
@@ -31,7 +31,7 @@ def event_action(call: Call) -> Reply:
     from chalicelib.services.lifecycle import ActionRequest
 
     body: ActionIn = call.body
-    event = bootstrap.services().lifecycle.act(
+    event = bootstrap.services().lifecycle.actions.act(
         call.principal,
         call.path["event_id"],
         ActionRequest(body.action, body.seconds, body.visibility, body.reason, body.allow_conflict),
@@ -49,12 +49,16 @@ def event_action(call: Call) -> Reply:
     summary="An event's lifecycle history",
     response=HistoryList,
     errors=(404,),
-    description="Every transition, oldest first; `actor` is the API key's name or `scheduler`.",
+    description="Every transition, oldest first, with who made it: `actor` is `{type, id, name}` "
+    "(`type` is `key`, `system`, `agent` or `import`).",
 )
 def event_history(call: Call) -> Reply:
-    entries = bootstrap.services().lifecycle.history(call.principal, call.path["event_id"])
+    entries = bootstrap.services().lifecycle.actions.history(call.principal, call.path["event_id"])
     items = [
-        HistoryItem(from_=e.source, to=e.target, at=e.at, actor=e.actor, reason=e.reason) for e in entries
+        HistoryItem(
+            from_=e.source, to=e.target, at=e.at, actor=ActorOut(**e.actor.to_json()), reason=e.reason
+        )
+        for e in entries
     ]
     return Reply(HistoryList(items=items))
 
@@ -71,7 +75,7 @@ def event_history(call: Call) -> Reply:
     description="200 with the event live on the channel now, or 204 when none is.",
 )
 def channel_live(call: Call) -> Reply:
-    event = bootstrap.services().lifecycle.live(call.principal, call.path["channel_id"])
+    event = bootstrap.services().lifecycle.actions.live(call.principal, call.path["channel_id"])
     if event is None:
         return Reply(None, 204)
     return Reply(EventOut.of(event), etag=etag(event))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from chalice import Blueprint
 
-from chalicelib.api.http import Call, Reply, endpoint
+from chalicelib.api.routes import Call, Reply, endpoint
 from chalicelib.api.schemas import Health
 from chalicelib.domain.errors import NotFound
 

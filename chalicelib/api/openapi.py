@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from chalicelib.api.http import ROUTES, RouteSpec
+from chalicelib.api.routes import ROUTES, RouteSpec
 
 REF = "#/components/schemas/{model}"
 

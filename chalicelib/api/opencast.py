@@ -23,7 +23,8 @@ from chalice import Blueprint, Response
 from chalicelib import bootstrap, logs
 from chalicelib.api.errors import to_response
 from chalicelib.api.forms import Part, parse_form
-from chalicelib.api.http import ROUTES, RouteSpec, _request_id, finish
+from chalicelib.api.http import ROUTES, RouteSpec, finish
+from chalicelib.api.rendering import request_id as request_id_of
 from chalicelib.domain.errors import DomainError, PayloadTooLarge
 
 log = logging.getLogger("onair.agents")
@@ -106,7 +107,7 @@ def agent_route(
 def handle(fn: Callable[[AgentCall], Answer], route: str, request: Any, params: dict[str, str]) -> Response:
     """Authenticate, run the handler, map errors; one JSON log line per request, like the API's."""
     started = time.perf_counter()
-    request_id = _request_id(request)
+    request_id = request_id_of(request)
     with logs.scope(request_id=request_id, method=request.method, route=route):
         try:
             response = _respond(fn, route, request, params)

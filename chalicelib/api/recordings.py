@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import Call, Reply, endpoint
+from chalicelib.api.routes import Call, Reply, endpoint
 from chalicelib.api.schemas import RecordingList, RecordingOut
 from chalicelib.domain.models import Scope
 

@@ -8,7 +8,7 @@ from chalice import Blueprint
 
 from chalicelib import bootstrap
 from chalicelib.api.catalog import patch_kind
-from chalicelib.api.http import Call, Reply, endpoint
+from chalicelib.api.routes import Call, Reply, endpoint
 from chalicelib.api.schemas import (
     OccurrenceList,
     OccurrenceOut,
@@ -216,4 +216,8 @@ def split_schedule(call: Call) -> Reply:
 )
 def preview(call: Call) -> Reply:
     occurrences, truncated = bootstrap.services().schedules.preview(call.principal, call.body)
-    return Reply(PreviewOut(occurrences=occurrences, truncated=truncated))
+    out = PreviewOut(occurrences=occurrences, truncated=truncated).model_dump(mode="json")
+    if not call.body.channel_id:  # `conflicts` appears only when a channel was given: nothing was checked
+        for occurrence in out["occurrences"]:
+            occurrence.pop("conflicts", None)
+    return Reply(out)

@@ -443,15 +443,23 @@ class ActionIn(Model):
     )
 
 
+class ActorOut(Model):
+    """Who made a change: an API key, the system itself, a room recorder or a timetable import."""
+
+    type: Literal["key", "system", "agent", "import"]
+    id: str
+    name: str
+
+
 class HistoryItem(Model):
-    """One lifecycle transition: `from` → `to` at `at`, by `actor` (a key's name or `scheduler`)."""
+    """One lifecycle transition: `from` → `to` at `at`, by `actor`, because `reason`."""
 
     model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
 
     from_: EventState = Field(alias="from")
     to: EventState
     at: Instant
-    actor: str
+    actor: ActorOut
     reason: str | None
 
 
@@ -471,3 +479,28 @@ class RecordingOut(Model):
 
 class RecordingList(Model):
     items: list[RecordingOut]
+
+
+class AuditQuery(PageQuery):
+    resource_id: Filter | None = Field(default=None, description="only this record's changes")
+    from_: Instant | None = Field(default=None, alias="from", description="changes at or after this")
+    to: Instant | None = Field(default=None, description="changes before this")
+
+
+class AuditItem(Model):
+    """One change: who made it, in which request, to what, and the fields before and after."""
+
+    id: str
+    at: Instant
+    actor: ActorOut
+    request_id: str | None
+    resource_type: str
+    resource_id: str
+    action: str
+    changes: dict[str, dict[str, Any]] = Field(description='`{field: {"from", "to"}}` for each changed field')
+    reason: str | None = None
+
+
+class AuditList(Model):
+    items: list[AuditItem]
+    next_cursor: str | None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import bootstrap
-from chalicelib.api.http import Call, Reply, endpoint
+from chalicelib.api.routes import Call, Reply, endpoint
 from chalicelib.api.schemas import (
     KeyCreated,
     KeyList,
@@ -36,7 +36,7 @@ bp = Blueprint(__name__)
     secret_fields=("admin_key",),
 )
 def create_tenant(call: Call) -> Reply:
-    tenant, secret = bootstrap.services().tenancy.create_tenant(call.body, call.now)
+    tenant, secret = bootstrap.services().tenancy.create_tenant(call.principal, call.body, call.now)
     return Reply(TenantCreated(**TenantOut.of(tenant).model_dump(), admin_key=secret), 201)
 
 

@@ -112,3 +112,13 @@ class BookingRaced(StaleWrite):
 
     def __init__(self) -> None:
         super().__init__("Another booking on this channel was written at the same time; retry.")
+
+
+class ExternalIdTaken(Conflict):
+    """Another event already has this `external_id` (409 with a pointer to it)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Another event already has this external_id.",
+            {"errors": [{"pointer": "/external_id", "detail": "is already used"}]},
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -34,10 +35,40 @@ def _zone(name: str) -> str:
     return name
 
 
+_IPV4_LABEL = re.compile(r"[0-9]+|0[xX][0-9a-fA-F]*")
+_DOTTED_DECIMAL = re.compile(
+    r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3}"
+)
+
+
+def numeric_host_form(host: str) -> bool:
+    """Whether `host` is an IPv4 address written other than as dotted-quad decimal.
+
+    URL parsers read a host whose last label is a number as an IPv4 address, and accept decimal
+    (`2130706433`), octal (`0177.0.0.1`), hex (`0x7f.1`) and short (`127.1`) forms; resolvers and address
+    checks disagree about them, so a webhook host in any of these forms is refused. `127.0.0.1` is not
+    such a form; neither is a name (`hooks.example.com`) or an IPv6 literal.
+    """
+    if ":" in host:
+        return False  # an IPv6 literal (one with an IPv4 tail is judged as an address)
+    labels = host.split(".")
+    if len(labels) > 1 and labels[-1] == "":
+        labels.pop()  # a trailing dot still ends in a number
+    if not _IPV4_LABEL.fullmatch(labels[-1]):
+        return False
+    return not _DOTTED_DECIMAL.fullmatch(host)
+
+
 def _http_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an absolute http or https URL")
+    if numeric_host_form(parts.hostname):
+        raise ValueError("writes its host as a number in a form other than dotted decimal (127.0.0.1)")
+    try:
+        parts.port  # noqa: B018  (reading it is the check)
+    except ValueError:
+        raise ValueError("has an invalid port") from None
     return url
 
 

@@ -68,12 +68,13 @@ class ApiKey(Record):
 
 
 class Principal(Model):
-    """Who is calling: the tenant, the key and its scopes."""
+    """Who is calling: the tenant, the key and its scopes (an import acts with its own identity)."""
 
     tenant_id: str
     key_id: str
     name: str
     scopes: frozenset[Scope]
+    actor_type: Literal["key", "import", "agent", "system"] = "key"
 
 
 class NoopDriver(Model):

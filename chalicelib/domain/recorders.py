@@ -60,14 +60,6 @@ def move(state: EventState, report: str) -> Transition | None:
     return Transition(f"agent_{report}", state, target, published)
 
 
-def actor(agent: str) -> str:
-    """Who a recorder's report is recorded as in history and notifications.
-
-    One place to change when history actors become objects (`{"type": "agent", "id", "name"}`).
-    """
-    return f"agent:{agent}"
-
-
 def reason(agent: str, report: str) -> str:
     """The history reason for a report (pyCA sends a state only, so the state is the reason)."""
     if report == NOT_STARTED:

@@ -734,6 +734,14 @@ def _to_utc(local: datetime, zone: ZoneInfo) -> datetime | None:
         return None
 
 
+def to_utc(local: datetime, zone: ZoneInfo, pointer: str = "/start") -> datetime:
+    """A local wall time as the UTC instant the DST policy gives it; 422 at `pointer` if out of range."""
+    instant = _to_utc(local, zone)
+    if instant is None:
+        raise ValidationFailed.one(pointer, "is out of range")
+    return instant
+
+
 def _to_utc_or_fail(local: datetime, zone: ZoneInfo) -> datetime:
     instant = _to_utc(local, zone)
     if instant is None:

@@ -52,6 +52,17 @@ def parse_instant(value: Any) -> datetime:
     return parsed
 
 
+def has_offset(text: str) -> bool:
+    """Whether a date-time string says where it is (`Z` or an offset), rather than being local time."""
+    stripped = text.strip()
+    if stripped[-1:] in "Zz":
+        return True
+    try:
+        return datetime.fromisoformat(stripped).tzinfo is not None
+    except ValueError:
+        return True  # not a local date-time either: parse_instant will say what is wrong with it
+
+
 def format_instant(value: datetime) -> str:
     """Format an aware datetime as RFC 3339 UTC with `Z`, second precision."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -20,7 +20,13 @@ def handle(payload: dict[str, Any], remaining_ms: Callable[[], int] | None = Non
     """Run one import: `{tenant_id, import_id}`; queue the next run when this one handed over."""
     services = bootstrap.services()
     time_left = None if remaining_ms is None else (lambda: remaining_ms() / 1000)
-    with logs.scope(job="import", tenant_id=payload.get("tenant_id"), import_id=payload.get("import_id")):
+    with logs.scope(
+        job="import",
+        tenant_id=payload.get("tenant_id"),
+        import_id=payload.get("import_id"),
+        # The import names the invocation (the audit trail's request id for the changes it makes).
+        request_id=f"import-{payload.get('import_id')}",
+    ):
         result = services.import_job.handle(payload, time_left)
         if result.get("again"):
             services.imports.start_job(payload)

@@ -6,6 +6,7 @@ Jobs come from `bootstrap.services().jobs`; each takes `now` and returns a small
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -36,7 +37,9 @@ def run_jobs(jobs: dict[str, Job], now: datetime) -> dict[str, Any]:
 def tick(event: Any) -> dict[str, Any]:
     """Entry point of the scheduled rule."""
     services = bootstrap.services()
-    with logs.scope(job="tick"):
+    # The rule's own event id names the invocation: the audit trail's request id for what the tick changed.
+    invocation = getattr(event, "to_dict", lambda: {})().get("id") or str(uuid.uuid4())
+    with logs.scope(job="tick", request_id=f"tick-{invocation}"):
         results = run_jobs(services.jobs, services.clock())
         log.info("tick", extra={"results": results})
     return results

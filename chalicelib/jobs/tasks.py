@@ -20,9 +20,13 @@ def handle(payload: dict[str, Any]) -> dict[str, Any]:
     """Run one step for one event: `{step, tenant_id, event_id, version}`."""
     services = bootstrap.services()
     with logs.scope(
-        step=payload.get("step"), tenant_id=payload.get("tenant_id"), event_id=payload.get("event_id")
+        step=payload.get("step"),
+        tenant_id=payload.get("tenant_id"),
+        event_id=payload.get("event_id"),
+        # The run's identity and step name the invocation (the audit trail's request id for its changes).
+        request_id=f"run-{payload.get('event_id')}-{payload.get('version')}-{payload.get('step')}",
     ):
-        return services.lifecycle.handle(payload)
+        return services.lifecycle.steps.handle(payload)
 
 
 @bp.lambda_function(name="lifecycle_task")

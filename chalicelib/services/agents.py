@@ -8,24 +8,25 @@ recording's state move its event through `LifecycleService.agent_reported`; the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.adapters.agents import AgentRecord, AgentRegistry, DigestState
+from chalicelib.adapters.events import EventStore
 from chalicelib.adapters.recordings import RecordingStore
 from chalicelib.domain import digest, opencast, recorders
 from chalicelib.domain.errors import AgentUnauthenticated, MalformedRequest, NotFound, StaleWrite
+from chalicelib.domain.messages import SYSTEM, CaptureAtRisk
 from chalicelib.domain.models import Event, EventState
 from chalicelib.domain.queries import EventQuery
 from chalicelib.domain.recorders import Agent
-from chalicelib.domain.time import format_instant
 from chalicelib.services.events import EventService
-from chalicelib.services.lifecycle import LifecycleService
+from chalicelib.services.lifecycle import Actions
+from chalicelib.services.messagebus import MessageBus
 
 S = EventState
-Publish = Callable[[str, dict[str, Any]], None]
 
 CALENDAR_STATES = (S.SCHEDULED, S.PROVISIONING, S.READY, S.LIVE)
 """Bookings an agent still has to record (or is recording); done or cancelled ones leave its calendar."""
@@ -54,16 +55,18 @@ class AgentService:
         digest_state: DigestState,
         recordings: RecordingStore,
         events: EventService,
-        lifecycle: LifecycleService,
-        publish: Publish,
+        event_store: EventStore,
+        actions: Actions,
+        bus: MessageBus,
         deadlines: Deadlines,
     ) -> None:
         self.registry = registry
         self.digest_state = digest_state
         self.recordings = recordings
         self.events = events
-        self.lifecycle = lifecycle
-        self.publish = publish
+        self.event_store = event_store
+        self.actions = actions
+        self.bus = bus
         self.deadlines = deadlines
 
     # -- authentication ----------------------------------------------------------------------------------
@@ -197,7 +200,7 @@ class AgentService:
 
     def booking(self, agent: Agent, event_id: str) -> Event:
         """One of the agent's own bookings; anything else (another channel's, deleted, none) is a 404."""
-        event = self.events.store.get(agent.tenant_id, event_id)
+        event = self.event_store.get(agent.tenant_id, event_id)
         if event is None or event.channel_id != agent.channel_id or event.deleted_at is not None:
             raise NotFound(f"No recording {event_id}.")
         return event
@@ -221,9 +224,9 @@ class AgentService:
     def _move(self, event: Event, agent: str, report: str) -> Event:
         for _ in range(3):
             try:
-                return self.lifecycle.agent_reported(event, agent, report)
+                return self.actions.agent_reported(event, agent, report)
             except StaleWrite:
-                fresh = self.events.store.get(event.tenant_id, event.id)
+                fresh = self.event_store.get(event.tenant_id, event.id)
                 if fresh is None:
                     return event
                 event = fresh
@@ -262,17 +265,7 @@ class AgentService:
                     self._move(event, record.name, recorders.NOT_STARTED)
                     not_started += 1
                 elif self._silent(record, now) and self.recordings.warn_once(event.tenant_id, event.id, now):
-                    self.publish(
-                        "Capture At Risk",
-                        {
-                            "tenant_id": event.tenant_id,
-                            "id": event.id,
-                            "channel_id": event.channel_id,
-                            "agent": record.name,
-                            "start": format_instant(event.start),
-                            "last_seen": format_instant(record.last_seen) if record.last_seen else None,
-                        },
-                    )
+                    self.bus.publish(CaptureAtRisk(event, record.name, record.last_seen, SYSTEM))
                     at_risk += 1
         return {"agents": agents, "at_risk": at_risk, "not_started": not_started}
 

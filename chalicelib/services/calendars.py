@@ -27,13 +27,14 @@ from chalicelib.domain.calendars import (
 from chalicelib.domain.closures import SeriesEffect, describe
 from chalicelib.domain.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.messages import Actor, RecordChanged, record_json
 from chalicelib.domain.models import Principal
 from chalicelib.domain.validation import validate
 from chalicelib.services.common import check_if_match, optimistic, patched
+from chalicelib.services.messagebus import MessageBus
 from chalicelib.services.schedules import ScheduleService
 
 log = logging.getLogger("onair.calendars")
-Publish = Callable[[str, dict[str, Any]], None]
 MAX_LISTED = 5_000  # occurrences listed per kind of change (the count is always exact)
 
 
@@ -100,10 +101,10 @@ def _same(closure: Closure) -> tuple[Any, ...]:
 
 
 class CalendarService:
-    def __init__(self, store: CalendarStore, schedules: ScheduleService, publish: Publish) -> None:
+    def __init__(self, store: CalendarStore, schedules: ScheduleService, bus: MessageBus) -> None:
         self.store = store
         self.schedules = schedules
-        self.publish = publish
+        self.bus = bus
 
     # -- reads ----------------------------------------------------------------------------------------
 
@@ -134,7 +135,16 @@ class CalendarService:
             closures=[stored_closure(new_id("clo", now), c) for c in body.closures],
         )
         self.store.create(calendar)
-        self.publish("Calendar Created", {"tenant_id": calendar.tenant_id, "id": calendar.id})
+        self.bus.publish(
+            RecordChanged(
+                calendar.tenant_id,
+                "calendar",
+                calendar.id,
+                "created",
+                Actor.of(principal),
+                after=record_json(calendar),
+            )
+        )
         return calendar
 
     def patch(
@@ -179,7 +189,16 @@ class CalendarService:
                 {"schedule_ids": followers[:100]},
             )
         self.store.delete(principal.tenant_id, calendar_id, calendar.version)
-        self.publish("Calendar Deleted", {"tenant_id": calendar.tenant_id, "id": calendar.id})
+        self.bus.publish(
+            RecordChanged(
+                calendar.tenant_id,
+                "calendar",
+                calendar.id,
+                "deleted",
+                Actor.of(principal),
+                before=record_json(calendar),
+            )
+        )
 
     def add_closure(
         self, principal: Principal, calendar_id: str, body: ClosureIn, now: datetime, dry_run: bool = False
@@ -276,6 +295,18 @@ class CalendarService:
         impact = Impact(dry_run)
         if updated == current:
             return current, impact
+        if not dry_run:
+            self.bus.publish(
+                RecordChanged(
+                    updated.tenant_id,
+                    "calendar",
+                    updated.id,
+                    "updated",
+                    Actor.of(principal),
+                    before=record_json(current),
+                    after=record_json(updated),
+                )
+            )
         for schedule_id in self.store.followers(principal.tenant_id, calendar_id):
             impact.schedules += 1
             try:
@@ -285,8 +316,6 @@ class CalendarService:
             except DomainError as error:  # one series that cannot follow does not stop the others
                 log.warning("a series could not follow its calendar", extra={"schedule_id": schedule_id})
                 impact.failed.append({"schedule_id": schedule_id, "detail": error.detail})
-        if not dry_run:
-            self.publish("Calendar Updated", {"tenant_id": updated.tenant_id, "id": updated.id})
         return updated, impact
 
     def _check_weeks(self, principal: Principal, calendar: Calendar) -> None:

@@ -6,35 +6,45 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from chalicelib.adapters.dynamo import TransactionCancelled
 from chalicelib.adapters.records import RecordStore
 from chalicelib.domain.digest import ha1_all
-from chalicelib.domain.errors import Conflict, NotFound, PreconditionFailed, StaleWrite, ValidationFailed
+from chalicelib.domain.errors import Conflict, NotFound, StaleWrite, ValidationFailed
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.inputs import ChannelIn, SourceIn
-from chalicelib.domain.models import Channel, OpencastAgentDriver, Principal, Record, Source, WebhookDriver
+from chalicelib.domain.messages import Actor, RecordChanged, record_json
+from chalicelib.domain.models import (
+    Channel,
+    Driver,
+    OpencastAgentDriver,
+    Principal,
+    Record,
+    Source,
+    WebhookDriver,
+)
 from chalicelib.domain.validation import validate
-from chalicelib.services.common import check_if_match, patched
+from chalicelib.services.common import check_if_match, optimistic, patched
+from chalicelib.services.messagebus import MessageBus
 
 R = TypeVar("R", bound=Record)
-Publish = Callable[[str, dict[str, Any]], None]
 
 
 class CatalogService(Generic[R]):
-    """CRUD for a simple tenant-owned record described by an input model."""
+    """CRUD for a simple tenant-owned record described by an input model; each change one message."""
 
     def __init__(
-        self, store: RecordStore[R], input_model: type[BaseModel], prefix: str, noun: str, publish: Publish
+        self, store: RecordStore[R], input_model: type[BaseModel], prefix: str, noun: str, bus: MessageBus
     ) -> None:
         self.store = store
         self.input_model = input_model
         self.prefix = prefix
         self.noun = noun
-        self.publish = publish
+        self.bus = bus
 
     def create(self, principal: Principal, body: BaseModel, now: datetime) -> R:
+        self.check(principal, body, None)
         record = self.store.model(
             id=new_id(self.prefix, now),
             tenant_id=principal.tenant_id,
@@ -43,7 +53,7 @@ class CatalogService(Generic[R]):
             **self._fields(body),
         )
         self._write(self.store.create_op(record), None, record, lambda: self.store.create(record))
-        self.publish(f"{self.noun} Created", {"tenant_id": record.tenant_id, "id": record.id})
+        self._announce(principal, record.id, "created", None, record)
         return record
 
     def get(self, principal: Principal, record_id: str) -> R:
@@ -65,51 +75,66 @@ class CatalogService(Generic[R]):
         now: datetime,
     ) -> R:
         """Apply a merge or JSON patch; a concurrent write is retried unless the client pinned a version."""
-        for _ in range(3):
+
+        def attempt() -> tuple[R, R]:
             current = self.get(principal, record_id)
             check_if_match(if_match, current)
             body = validate(self.input_model, patched(self.view(current), document, kind))
             changes = self._fields(body, current)
             if all(getattr(current, name) == value for name, value in changes.items()):
-                return current
+                return current, current
+            self.check(principal, body, current)
             updated = type(current).model_validate(
                 {**current.model_dump(), **changes, "updated_at": now, "version": current.version + 1}
             )
-            try:
-                self._write(
-                    self.store.replace_op(updated, current.version),
-                    current,
-                    updated,
-                    lambda: self.store.replace(updated, current.version),  # noqa: B023 (runs at once)
-                )
-            except StaleWrite:
-                if if_match is not None:
-                    raise PreconditionFailed("The record changed since the ETag you sent.") from None
-                continue
-            self.publish(
-                f"{self.noun} Updated",
-                {"tenant_id": updated.tenant_id, "id": updated.id, "changes": sorted(changes)},
+            self._write(
+                self.store.replace_op(updated, current.version),
+                current,
+                updated,
+                lambda: self.store.replace(updated, current.version),
             )
-            return updated
-        raise StaleWrite()
+            return current, updated
+
+        current, updated = optimistic(if_match, attempt, self.noun.lower())
+        if updated is not current:
+            self._announce(principal, updated.id, "updated", current, updated)
+        return updated
 
     def delete(self, principal: Principal, record_id: str, if_match: str | None, now: datetime) -> None:
-        current = self.get(principal, record_id)
-        check_if_match(if_match, current)
-        self.ensure_deletable(current, now)
-        guard = self.booking_guard(current)
-        try:
+        def attempt() -> R:
+            current = self.get(principal, record_id)
+            check_if_match(if_match, current)
+            self.ensure_deletable(current, now)
+            guard = self.booking_guard(current)
             self._write(
                 self.store.delete_op(principal.tenant_id, record_id, current.version, guard),
                 current,
                 None,
                 lambda: self.store.delete(principal.tenant_id, record_id, current.version, guard),
             )
-        except StaleWrite:
-            raise PreconditionFailed(
-                "The record changed while it was being deleted; read it and retry."
-            ) from None
-        self.publish(f"{self.noun} Deleted", {"tenant_id": current.tenant_id, "id": current.id})
+            return current
+
+        current = optimistic(if_match, attempt, self.noun.lower())
+        self._announce(principal, current.id, "deleted", current, None)
+
+    def _announce(
+        self, principal: Principal, record_id: str, action: Any, before: R | None, after: R | None
+    ) -> None:
+        self.bus.publish(
+            RecordChanged(
+                principal.tenant_id,
+                self.noun.lower(),
+                record_id,
+                action,
+                Actor.of(principal),
+                self.public_json(before) if before is not None else None,
+                self.public_json(after) if after is not None else None,
+            )
+        )
+
+    def public_json(self, record: R) -> dict[str, Any]:
+        """The record as notifications and the audit trail may show it (no secrets)."""
+        return record_json(record)
 
     def _write(
         self, op: dict[str, Any], before: R | None, after: R | None, plain: Callable[[], None]
@@ -134,6 +159,9 @@ class CatalogService(Generic[R]):
         """Hook: the error for a refused guard operation."""
         return Conflict("A related record changed; retry.")
 
+    def check(self, principal: Principal, body: BaseModel, current: R | None) -> None:
+        """Hook: checks a create or a changing patch must pass beyond the input model's (422)."""
+
     def ensure_deletable(self, record: R, now: datetime) -> None:
         """Hook: refuse a delete that would orphan something (409)."""
 
@@ -153,21 +181,36 @@ class ChannelService(CatalogService[Channel]):
     """Channels; a webhook secret and an agent password are write-only and kept when a patch omits them.
 
     An `opencast_agent` driver's name is claimed in the agent registry in the same transaction as the
-    channel write (`agent_claims`), so two channels can never hold the same agent name.
+    channel write (`agent_claims`), so two channels can never hold the same agent name. A driver is
+    checked when a channel is created and whenever a patch changes it (`check_driver`: where a webhook
+    may go, which MediaLive channels the tenant may drive).
     """
 
     def __init__(
         self,
         store: RecordStore[Channel],
-        publish: Publish,
-        has_future_events: Callable[[Channel, datetime], bool],
+        bus: MessageBus,
+        future_events: Callable[[Channel, datetime], list[str]],
         continuing_series: Callable[[Channel, datetime], list[str]] = lambda channel, now: [],
         agent_claims: Callable[[Channel | None, Channel | None], list[dict[str, Any]]] | None = None,
+        check_driver: Callable[[str, Driver], None] = lambda tenant_id, driver: None,
     ) -> None:
-        super().__init__(store, ChannelIn, "ch", "Channel", publish)
-        self.has_future_events = has_future_events
+        super().__init__(store, ChannelIn, "ch", "Channel", bus)
+        self.future_events = future_events
         self.continuing_series = continuing_series
         self.agent_claims = agent_claims
+        self.check_driver = check_driver
+
+    def public_json(self, record: Channel) -> dict[str, Any]:
+        data = record_json(record, frozenset({"max_event_seconds"}))
+        data["driver"].pop("secret", None)
+        data["driver"].pop("digest", None)
+        return data
+
+    def check(self, principal: Principal, body: BaseModel, current: Channel | None) -> None:
+        driver = _DRIVER.validate_python(self._fields(body, current)["driver"])
+        if current is None or _target(driver) != _target(current.driver):
+            self.check_driver(principal.tenant_id, driver)
 
     def view(self, record: Channel) -> dict[str, Any]:
         data = super().view(record)
@@ -209,36 +252,47 @@ class ChannelService(CatalogService[Channel]):
         return fields
 
     def ensure_deletable(self, record: Channel, now: datetime) -> None:
-        if self.has_future_events(record, now):
-            raise Conflict("The channel has future events; cancel or move them first.")
-        # A series' later occurrences are future events too, even before they are materialised.
+        """A channel with bookings ahead stays (409 naming them): its events, and its series with
+        occurrences ahead (paused ones may resume), even before they are materialised."""
+        events = self.future_events(record, now)
         series = self.continuing_series(record, now)
-        if series:
+        if events or series:
             raise Conflict(
-                "Series on this channel have occurrences ahead; delete them or move them to another "
-                "channel first.",
-                {"schedule_ids": series},
+                "The channel has bookings ahead; cancel, delete or move them first.",
+                {"event_ids": events, "schedule_ids": series},
             )
 
     def booking_guard(self, record: Channel) -> int | None:
         return record.booking_version
 
 
+_DRIVER: TypeAdapter[Driver] = TypeAdapter(Driver)
+
+
+def _target(driver: Driver) -> tuple[str, str | None]:
+    """What a driver acts on (its type and URL or MediaLive id); a new secret alone changes nothing."""
+    return driver.type, getattr(driver, "url", None) or getattr(driver, "channel_id", None)
+
+
 class SourceService(CatalogService[Source]):
-    """Sources; one that events still to come use cannot be deleted (they would point at nothing)."""
+    """Sources; one that bookings still to come use cannot be deleted (they would point at nothing)."""
 
     def __init__(
         self,
         store: RecordStore[Source],
-        publish: Publish,
+        bus: MessageBus,
         future_events_using: Callable[[Source, datetime], list[str]] = lambda source, now: [],
+        series_using: Callable[[Source, datetime], list[str]] = lambda source, now: [],
     ) -> None:
-        super().__init__(store, SourceIn, "src", "Source", publish)
+        super().__init__(store, SourceIn, "src", "Source", bus)
         self.future_events_using = future_events_using
+        self.series_using = series_using
 
     def ensure_deletable(self, record: Source, now: datetime) -> None:
-        using = self.future_events_using(record, now)
-        if using:
+        events = self.future_events_using(record, now)
+        series = self.series_using(record, now)
+        if events or series:
             raise Conflict(
-                "Events still to come use this source; remove it from them first.", {"event_ids": using}
+                "Bookings still to come use this source; remove it from them first.",
+                {"event_ids": events, "schedule_ids": series},
             )

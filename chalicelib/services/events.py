@@ -1,100 +1,48 @@
-"""Events: create, read, list, patch, delete/restore, clone and upsert by external_id.
+"""Events, the use cases: create, read, list, patch, delete/restore, clone and upsert by external_id.
 
-Overlap checks (the conflicts issue) and lifecycle runs (the lifecycle issue) plug in where a booking
-is written: `_book` is the single place every create, move and restore goes through.
+Every booking goes through the `Booker` (overlap checks, marks, race-free writes). Each use case records
+one message for the change it made (`EventBooked`, `EventChanged`, `EventRemoved`, `EventRestored`);
+the listeners `bootstrap` registers take it from there (lifecycle runs, notifications, audit). An event
+that is on air when it is deleted is first stopped through the lifecycle (`StopForRemoval`).
 """
 
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from chalicelib.adapters import keys as k
-from chalicelib.adapters.events import EventPage, EventStore, mark_op
+from chalicelib.adapters.events import EventPage, EventStore
 from chalicelib.adapters.records import RecordStore
-from chalicelib.domain.conflicts import Booking, ConflictRef
+from chalicelib.domain.conflicts import Booking
 from chalicelib.domain.errors import (
-    BookingConflict,
-    BookingRaced,
     Conflict,
+    ExternalIdTaken,
     NotFound,
     PreconditionFailed,
-    StaleWrite,
     ValidationFailed,
 )
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.inputs import MAX_EVENT_SECONDS, EventIn
+from chalicelib.domain.messages import (
+    Actor,
+    EventBooked,
+    EventChanged,
+    EventRemoved,
+    EventRestored,
+    SlotReleased,
+    StopForRemoval,
+)
 from chalicelib.domain.models import Channel, Event, EventState, Principal, Source
 from chalicelib.domain.queries import EventQuery
 from chalicelib.domain.validation import validate
-from chalicelib.services.bookings import ChannelBookings, suggestion_json
+from chalicelib.services.booking import Booker
+from chalicelib.services.bookings import ChannelBookings
 from chalicelib.services.common import check_if_match, optimistic, patched
+from chalicelib.services.messagebus import MessageBus
 
 log = logging.getLogger("onair.events")
-Publish = Callable[[str, dict[str, Any]], None]
-
-
-class Automation(Protocol):
-    """What the lifecycle automation hears about bookings; every write of an event goes through it."""
-
-    def deferred_until(self, event: Event, channel: Channel) -> datetime | None:
-        """When a new event's run is left to the scheduled job: the instant it is due, else None.
-
-        The booking writes that marker in its own transaction and then says so to `booked`.
-        """
-
-    def booked(
-        self, event: Event, previous: Event | None, channel: Channel | None = None, deferred: bool = False
-    ) -> None:
-        """`event` was written (created when `previous` is None): start, restart or stop its run.
-
-        `channel` is the event's channel when the caller has just read it (saves the automation a read);
-        `deferred` means the write included the marker `deferred_until` asked for.
-        """
-
-    def removed(self, event: Event) -> None:
-        """`event` was deleted for good: stop its run."""
-
-    def cancel(self, event: Event, actor: str, reason: str) -> Event | None:
-        """Cancel as the lifecycle does (history, notification, run stopped); None if not handled."""
-
-
-class NoAutomation:
-    """Bookings without lifecycle runs (unit tests and tools that only manage the calendar)."""
-
-    def deferred_until(self, event: Event, channel: Channel) -> datetime | None:
-        return None
-
-    def booked(
-        self, event: Event, previous: Event | None, channel: Channel | None = None, deferred: bool = False
-    ) -> None:
-        pass
-
-    def removed(self, event: Event) -> None:
-        pass
-
-    def cancel(self, event: Event, actor: str, reason: str) -> Event | None:
-        return None
-
-
-MAX_BOOKING_ATTEMPTS = 8
-# Overlap marks written in the booking's own transaction (DynamoDB allows 100 items; the event, its
-# channel, sources, guards and marker take at most 25). Any more are added right after, best effort.
-MARKS_IN_TRANSACTION = 60
-
-
-def books_a_slot(event: Event, previous: Event | None) -> bool:
-    """Whether writing `event` takes a slot it did not hold before (so overlaps must be checked)."""
-    if not event.occupies():
-        return False
-    if previous is None or not previous.occupies():
-        return True
-    return (event.channel_id, event.start, event.end) != (previous.channel_id, previous.start, previous.end)
-
 
 ACTIVE = (
     EventState.SCHEDULED,
@@ -103,6 +51,8 @@ ACTIVE = (
     EventState.LIVE,
     EventState.STOPPED,
 )
+# States in which an event holds equipment: deleting it stops it through the lifecycle first.
+ON_AIR = (EventState.PROVISIONING, EventState.READY, EventState.LIVE, EventState.STOPPED)
 WRITABLE = tuple(name for name in EventIn.model_fields if name != "allow_conflict")
 
 
@@ -125,26 +75,28 @@ def reconcile_times(before: dict[str, Any], after: dict[str, Any]) -> dict[str, 
     return result
 
 
+def changed_values(before: Event, after: Event, names: Any) -> dict[str, Any]:
+    """`{field: new value}` (as JSON) for each of `names` whose value differs."""
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    return {name: new.get(name) for name in sorted(names) if old.get(name) != new.get(name)}
+
+
 class EventService:
     def __init__(
         self,
         store: EventStore,
         channels: RecordStore[Channel],
-        tenant_max_duration: Callable[[str], int],
-        publish: Publish,
         bookings: ChannelBookings,
-        automation: Automation | None = None,
+        booker: Booker,
+        tenant_max_duration: Callable[[str], int],
+        bus: MessageBus,
     ) -> None:
         self.store = store
         self.channels = channels
-        self.tenant_max_duration = tenant_max_duration
-        self.publish = publish
-        self.automation: Automation = automation or NoAutomation()
         self.bookings = bookings
-        self.conflict_listeners: list[Callable[[Event, list[ConflictRef]], None]] = []
-        # Told when an event stops holding a slot (cancelled, deleted, moved): overlaps may have gone.
-        self.release_listeners: list[Callable[[Event, datetime], None]] = []
-        self._tenant_max_seen: dict[str, int] = {}
+        self.booker = booker
+        self.tenant_max_duration = tenant_max_duration
+        self.bus = bus
 
     # -- reads ----------------------------------------------------------------------------------------
 
@@ -187,12 +139,17 @@ class EventService:
             raise NotFound(f"No channel {channel_id}.")
         return self.bookings.availability(channel, start, end)
 
-    def has_future_events(self, channel: Channel, now: datetime) -> bool:
-        """Whether the channel still has an event that has not ended and holds its slot."""
+    def future_on(self, channel: Channel, now: datetime, at_most: int = 20) -> list[str]:
+        """Ids of the channel's events that have not ended and still hold their slot (the first few)."""
         query = EventQuery(
             tenant_id=channel.tenant_id, channel_id=channel.id, start_from=now, states=ACTIVE, limit=100
         )
-        return next(self.store.iterate(query), None) is not None
+        found: list[str] = []
+        for event in self.store.iterate(query, channel.max_event_seconds):
+            found.append(event.id)
+            if len(found) == at_most:
+                break
+        return found
 
     def using_source(self, source: Source, now: datetime, at_most: int = 20) -> list[str]:
         """Ids of events that have not ended and still hold their slot using `source` (the first few).
@@ -208,7 +165,17 @@ class EventService:
                     break
         return found
 
+    def channel(self, tenant_id: str, channel_id: str, pointer: str = "/channel_id") -> Channel:
+        return self.booker.channel(tenant_id, channel_id, pointer)
+
+    # -- writes ---------------------------------------------------------------------------------------
+
     def create(self, principal: Principal, body: EventIn, now: datetime) -> Event:
+        """A new booking; one that has already ended is refused (it could never run)."""
+        if body.resolved_end() <= now:
+            raise ValidationFailed.one(
+                "/end" if body.end is not None else "/start", "the event would already have ended"
+            )
         channel = self.channel(principal.tenant_id, body.channel_id)
         event = Event(
             id=new_id("evt", now),
@@ -217,16 +184,10 @@ class EventService:
             updated_at=now,
             **body.record_fields(),
         )
-        event = self.book(event, None, channel, body.allow_conflict)
-        self.publish(
-            "Event Created",
-            {
-                "tenant_id": event.tenant_id,
-                "id": event.id,
-                "event": event.model_dump(mode="json", exclude={"tenant_id"}),
-            },
-        )
-        return event
+        actor = Actor.of(principal)
+        written = self.booker.book(event, None, channel, body.allow_conflict, actor)
+        self.bus.publish(EventBooked(written.event, actor, written.channel, written.deferred))
+        return written.event
 
     def patch(
         self,
@@ -246,36 +207,42 @@ class EventService:
                 raise Conflict("The event is deleted; restore it first.")
             view = writable_view(current)
             body = validate(EventIn, reconcile_times(view, patched(view, document, kind)))
-            return self._replace(current, body, now, body.allow_conflict)
+            return self.replace(current, body, now, body.allow_conflict, Actor.of(principal))
 
         return optimistic(if_match, attempt, "event")
 
     def delete(
         self, principal: Principal, event_id: str, hard: bool, if_match: str | None, now: datetime
     ) -> None:
-        """Soft-delete (restorable, frees the slot), or with `hard` remove the record for good."""
+        """Soft-delete (restorable, frees the slot), or with `hard` remove the record for good.
 
-        def attempt() -> Event | None:
+        An event on air (or being prepared, or waiting for its teardown) is stopped and torn down
+        through the lifecycle first, by the deleting key: it never stays live with no one to stop it.
+        """
+        actor = Actor.of(principal)
+
+        def attempt() -> tuple[Event, Event | None] | None:
             current = self.get(principal, event_id)
             check_if_match(if_match, current)
+            if current.deleted_at is not None and not hard:
+                return None
+            if current.state in ON_AIR:
+                current = self.bus.ask(StopForRemoval(current, actor))
             if hard:
                 self.store.delete(current)
-                self.automation.removed(current)
                 if current.occupies():
-                    self.drop_marks(current)
-                    self.released(current, now)
-                return current
-            if current.deleted_at is not None:
-                return None
+                    self.booker.drop_marks(current)
+                    self.bus.publish(SlotReleased(current, now, actor))
+                return current, None
             deleted = current.model_copy(
                 update={"deleted_at": now, "updated_at": now, "version": current.version + 1}
             )
-            self.rewrite(deleted, current)
-            return current
+            return current, self.booker.rewrite(deleted, current, actor)
 
-        removed = optimistic(if_match, attempt, "event")
-        if removed is not None:
-            self.publish("Event Deleted", {"tenant_id": removed.tenant_id, "id": removed.id, "hard": hard})
+        done = optimistic(if_match, attempt, "event")
+        if done is not None:
+            before, deleted = done
+            self.bus.publish(EventRemoved(before, actor, hard, deleted))
 
     def restore(
         self,
@@ -285,22 +252,25 @@ class EventService:
         now: datetime,
         allow_conflict: bool = False,
     ) -> Event:
-        """Undo a soft delete; the slot is booked again, so it is checked like a new booking."""
+        """Undo a soft delete; the slot is booked again, so it is checked like a new booking. The
+        lifecycle takes it up again as the clock says (see `chalicelib.services.lifecycle`)."""
+        actor = Actor.of(principal)
 
-        def attempt() -> tuple[Event, bool]:
+        def attempt() -> tuple[Event, Event, Channel | None]:
             current = self.get(principal, event_id)
             check_if_match(if_match, current)
             if current.deleted_at is None:
-                return current, False
+                return current, current, None
             channel = self.channel(current.tenant_id, current.channel_id, pointer="/channel_id")
             restored = current.model_copy(
                 update={"deleted_at": None, "updated_at": now, "version": current.version + 1}
             )
-            return self.book(restored, current, channel, allow_conflict), True
+            written = self.booker.book(restored, current, channel, allow_conflict, actor)
+            return written.event, current, written.channel
 
-        restored, changed = optimistic(if_match, attempt, "event")
-        if changed:
-            self.publish("Event Restored", {"tenant_id": restored.tenant_id, "id": restored.id})
+        restored, previous, channel = optimistic(if_match, attempt, "event")
+        if restored is not previous:
+            self.bus.publish(EventRestored(restored, previous, actor, channel))
         return restored
 
     def clone(self, principal: Principal, event_id: str, overrides: Any, now: datetime) -> Event:
@@ -320,215 +290,46 @@ class EventService:
         if body.external_id not in (None, external_id):
             raise ValidationFailed.one("/external_id", "must match the external_id in the path")
         body = body.model_copy(update={"external_id": external_id})
-        for _ in range(3):
+
+        def attempt() -> tuple[Event, bool]:
             current = self._by_external(principal.tenant_id, external_id)
             if current is None:
                 if if_match not in (None, "*"):
                     raise PreconditionFailed("No event has this external_id yet.")
                 try:
                     return self.create(principal, body, now), True
-                except Conflict as exc:  # lost a race to create it: update the winner instead
-                    if "external_id" not in str(exc.extra):
+                except ExternalIdTaken:  # lost a race to create it: update the winner instead
+                    current = self._by_external(principal.tenant_id, external_id)
+                    if current is None:
                         raise
-                    continue
             check_if_match(if_match, current)
-            try:  # an upsert of a soft-deleted event brings it back
-                return self._replace(current, body, now, body.allow_conflict, {"deleted_at": None}), False
-            except StaleWrite:
-                if if_match is not None:
-                    raise PreconditionFailed("The event changed since the ETag you sent.") from None
-        raise StaleWrite()
+            # An upsert of a soft-deleted event brings it back.
+            return self.replace(
+                current, body, now, body.allow_conflict, Actor.of(principal), {"deleted_at": None}
+            ), False
 
-    # -- internals ------------------------------------------------------------------------------------
+        return optimistic(if_match, attempt, "event")
 
-    def _replace(
+    def replace(
         self,
         current: Event,
         body: EventIn,
         now: datetime,
         allow_conflict: bool,
+        actor: Actor,
         extra: dict[str, Any] | None = None,
     ) -> Event:
         """Write `body` (plus `extra` stored fields) over `current`; a no-op when nothing changes."""
         fields = {**body.record_fields(), **(extra or {})}
         candidate = Event.model_validate({**current.model_dump(), **fields})
-        before, after = current.model_dump(mode="json"), candidate.model_dump(mode="json")
-        changes = sorted(name for name in fields if before.get(name) != after.get(name))
+        changes = changed_values(current, candidate, fields)
         if not changes:
             return current
         updated = candidate.model_copy(update={"updated_at": now, "version": current.version + 1})
         channel = self.channel(current.tenant_id, updated.channel_id)
-        updated = self.book(updated, current, channel, allow_conflict)
-        self.publish(
-            "Event Updated",
-            {
-                "tenant_id": updated.tenant_id,
-                "id": updated.id,
-                "changes": {name: after.get(name) for name in changes},
-            },
-        )
-        return updated
-
-    def book(
-        self,
-        event: Event,
-        previous: Event | None,
-        channel: Channel,
-        allow_conflict: bool,
-        guards: list[tuple[dict[str, Any], str]] | None = None,
-        announce_overlaps: bool = True,
-    ) -> Event:
-        """Write a new or changed booking and return it as written (with its overlap marks).
-
-        A write that takes a slot it did not hold is checked against every booking on the channel
-        (`chalicelib.services.bookings`); overlaps it adds are refused unless `allow_conflict`, while
-        overlaps it already had never block it. Accepted overlaps are marked on both events, in the
-        same transaction. Race-free: the check reads the channel's `booking_version`, and the write is
-        conditioned on it, so two overlapping bookings can never both be written; a write that lost only
-        to another booking is checked again. `guards` join the write's transaction. The materialiser
-        writes bookings that already existed as occurrences: their overlaps were announced when accepted
-        (`announce_overlaps=False`).
-        """
-        for attempt in range(MAX_BOOKING_ATTEMPTS):
-            if attempt:
-                time.sleep(random.uniform(0, 0.01 * 2**attempt))  # spread the retries of a burst
-                channel = self.channel(event.tenant_id, event.channel_id)
-            self._note_duration(event, channel)
-            added: list[ConflictRef] = []
-            version = None
-            if books_a_slot(event, previous):
-                version = channel.booking_version
-                conflicts, added = self.bookings.changes(channel, event, previous)
-                if added and not allow_conflict:
-                    raise BookingConflict(
-                        conflicts=[c.to_json() for c in added],
-                        suggestion=suggestion_json(
-                            self.bookings.suggest(channel, event.end - event.start, event.start, {event.id})
-                        ),
-                    )
-                overlaps = sorted({c.event_id for c in conflicts if c.is_event})
-            else:
-                overlaps = list(event.overlaps) if event.occupies() else []
-            written = event.model_copy(update={"overlaps": overlaps})
-            had = set(previous.overlaps) if previous is not None else set()
-            gained = [other for other in overlaps if other not in had]
-            marks = [
-                (mark_op(event.tenant_id, other, event.id, True), "mark")
-                for other in gained[:MARKS_IN_TRANSACTION]
-            ]
-            # A new event's run that starts later is marked in the booking's own transaction.
-            due = self.automation.deferred_until(written, channel) if previous is None else None
-            try:
-                if previous is None:
-                    self.store.create(written, version, run_due_at=due, guards=[*marks, *(guards or [])])
-                else:
-                    self.store.update(written, previous, version, guards=[*marks, *(guards or [])])
-            except BookingRaced:
-                continue
-            for other in gained[MARKS_IN_TRANSACTION:]:
-                self.store.mark(event.tenant_id, other, event.id, True)
-            self._unmark(written, had - set(overlaps))
-            self.automation.booked(written, previous, channel, deferred=due is not None)
-            if (
-                previous is not None
-                and previous.occupies()
-                and (
-                    not written.occupies()
-                    or (written.channel_id, written.start, written.end)
-                    != (previous.channel_id, previous.start, previous.end)
-                )
-            ):
-                self.released(previous, written.updated_at)
-            if added and announce_overlaps:
-                self.conflict_detected(written, added)
-            return written
-        raise Conflict("The channel is taking many bookings at once; retry.")
-
-    def _unmark(self, event: Event, others: set[str]) -> None:
-        """`event` no longer overlaps `others`: drop it from their marks (best effort, after the write)."""
-        for other in sorted(others):
-            try:
-                self.store.mark(event.tenant_id, other, event.id, False)
-            except Exception:
-                log.exception("could not drop an overlap mark", extra={"event_id": other})
-
-    def conflict_detected(self, event: Event, conflicts: list[ConflictRef]) -> None:
-        """An allowed overlap was written: tell listeners (schedule summaries) and the bus."""
-        for listener in self.conflict_listeners:
-            listener(event, conflicts)
-        self.publish(
-            "Conflict Detected",
-            {
-                "tenant_id": event.tenant_id,
-                "id": event.id,
-                "channel_id": event.channel_id,
-                "schedule_id": event.schedule_id,
-                "conflicts": [c.to_json() for c in conflicts],
-            },
-        )
-
-    def cancel(self, event: Event, now: datetime, actor: str, reason: str) -> Event:
-        """Cancel an event that has not started: through the lifecycle when there is one."""
-        done = self.automation.cancel(event, actor, reason)
-        if done is not None:
-            self.released(event, now)
-            return done
-        cancelled = event.model_copy(
-            update={"state": EventState.CANCELLED, "updated_at": now, "version": event.version + 1}
-        )
-        self.rewrite(cancelled, event)
-        self.publish(
-            "Event State Changed",
-            {
-                "tenant_id": event.tenant_id,
-                "id": event.id,
-                "channel_id": event.channel_id,
-                "from": event.state.value,
-                "to": EventState.CANCELLED.value,
-                "at": now,
-                "actor": actor,
-                "reason": reason,
-            },
-        )
-        return cancelled
-
-    def rewrite(self, event: Event, previous: Event) -> Event:
-        """Write a change that books nothing new (state, deletion, parent) and tell the automation."""
-        if not event.occupies():
-            event = event.model_copy(update={"overlaps": []})
-        self.store.update(event, previous)
-        self.automation.booked(event, previous)
-        if previous.occupies() and not event.occupies():
-            self.drop_marks(previous)
-            self.released(previous, event.updated_at)
-        return event
-
-    def drop_marks(self, event: Event) -> None:
-        """`event` stopped holding its slot: the events it overlapped no longer list it."""
-        self._unmark(event, set(event.overlaps))
-
-    def released(self, event: Event, now: datetime) -> None:
-        """`event`'s old slot is free: tell the listeners (schedule summaries); never fails the write."""
-        for listener in self.release_listeners:
-            try:
-                listener(event, now)
-            except Exception:
-                log.exception("a release listener failed", extra={"event_id": event.id})
-
-    def _note_duration(self, event: Event, channel: Channel) -> None:
-        """Keep the channel's and tenant's longest-booking marks (they bound window queries) up to date."""
-        seconds = event.duration
-        if seconds > channel.max_event_seconds:
-            self.store.raise_max_duration(k.collection(event.tenant_id, "CHANNEL"), channel.id, seconds)
-        if seconds > self._tenant_max_seen.get(event.tenant_id, 0):
-            self.store.raise_max_duration(k.TENANTS_PK, event.tenant_id, seconds)
-            self._tenant_max_seen[event.tenant_id] = seconds
-
-    def channel(self, tenant_id: str, channel_id: str, pointer: str = "/channel_id") -> Channel:
-        channel = self.channels.get(tenant_id, channel_id)
-        if channel is None:
-            raise ValidationFailed.one(pointer, "no such channel")
-        return channel
+        written = self.booker.book(updated, current, channel, allow_conflict, actor)
+        self.bus.publish(EventChanged(written.event, current, actor, changes, written.channel))
+        return written.event
 
     def _by_external(self, tenant_id: str, external_id: str) -> Event | None:
         event_id = self.store.id_for_external(tenant_id, external_id)

@@ -15,6 +15,7 @@ apply the plan row by row through `BookingWriter`, resumably.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 from collections import Counter
@@ -110,7 +111,9 @@ class _Run:
         self.now = now
         self.time_left = time_left
         self.tenant_id = record.tenant_id
-        self.writer = BookingWriter(job.events, job.schedules, import_principal(record.tenant_id, record.id))
+        self.writer = BookingWriter(
+            job.events, job.schedules, import_principal(record.tenant_id, record.id, record.source)
+        )
         self.results: list[dict[str, Any]] = []
         self.locked = False
 
@@ -202,7 +205,9 @@ class _Run:
         if self.job.workers == 1 or len(groups) == 1:
             return [pair for group in groups.values() for pair in run(group)]
         with ThreadPoolExecutor(max_workers=min(self.job.workers, len(groups))) as pool:
-            return [pair for found in pool.map(run, groups.values()) for pair in found]
+            # Each group in a copy of this context: its writes' audit items carry this run's request id.
+            found = [pool.submit(contextvars.copy_context().run, run, group) for group in groups.values()]
+            return [pair for future in found for pair in future.result()]
 
     # -- one row --------------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 
 No import-only shortcut: every write is a public service call that the API makes too, with the same
 checks (overlaps with suggestions, sources, If-Match) and the same notifications and lifecycle runs.
-The caller is a Principal that names the import (`import:<id>`), so what it wrote can be told apart.
+The caller is the import itself (`import_principal`): its actor says so in the audit trail and on the bus.
 """
 
 from __future__ import annotations
@@ -19,10 +19,16 @@ from chalicelib.services.schedules import WRITABLE as SERIES_WRITABLE
 from chalicelib.services.schedules import ScheduleService
 
 
-def import_principal(tenant_id: str, import_id: str) -> Principal:
-    """Who an import writes as: its tenant, and a name that says it is the import."""
-    name = f"import:{import_id}"
-    return Principal(tenant_id=tenant_id, key_id=name, name=name, scopes=frozenset({Scope.READ, Scope.WRITE}))
+def import_principal(tenant_id: str, import_id: str, source: str) -> Principal:
+    """Who an import writes as: the actor `{"type": "import", "id": <import id>, "name": <source>}` in
+    every notification and audit item its writes make."""
+    return Principal(
+        tenant_id=tenant_id,
+        key_id=import_id,
+        name=source,
+        scopes=frozenset({Scope.READ, Scope.WRITE}),
+        actor_type="import",
+    )
 
 
 class BookingWriter:

@@ -10,21 +10,19 @@ package bound to nothing is refused (409), since there would be nowhere to put i
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from chalicelib.adapters.recordings import RecordingStore, StoredFile
 from chalicelib.domain import opencast
 from chalicelib.domain.errors import Conflict, MalformedRequest, NotFound
 from chalicelib.domain.ids import new_id
+from chalicelib.domain.messages import Actor, RecordingIngested
 from chalicelib.domain.models import Event, Principal
 from chalicelib.domain.recorders import Agent
 from chalicelib.services.agents import AgentService
 from chalicelib.services.events import EventService
-
-Publish = Callable[[str, dict[str, Any]], None]
+from chalicelib.services.messagebus import MessageBus
 
 FLAVOR = re.compile(r"^[A-Za-z0-9._+-]{1,100}/[A-Za-z0-9._+-]{1,100}$")
 UNBOUND_PREFIX = "mp_"
@@ -64,13 +62,13 @@ class IngestService:
         agents: AgentService,
         events: EventService,
         recordings: RecordingStore,
-        publish: Publish,
+        bus: MessageBus,
         download_url_seconds: int,
     ) -> None:
         self.agents = agents
         self.events = events
         self.recordings = recordings
-        self.publish = publish
+        self.bus = bus
         self.download_url_seconds = download_url_seconds
 
     def create(self, agent: Agent, uploading: str | None, now: datetime) -> str:
@@ -170,16 +168,10 @@ class IngestService:
         if workflow_instance and workflow_instance != event.id:
             raise Conflict(f"The mediapackage is {event.id}'s, not {workflow_instance}'s.")
         files = self.recordings.files(event.tenant_id, event.id)
-        self.publish(
-            "Recording Ingested",
-            {
-                "tenant_id": event.tenant_id,
-                "id": event.id,
-                "channel_id": event.channel_id,
-                "agent": agent.name,
-                "files": len(files),
-                "bytes": sum(f.size for f in files),
-            },
+        self.bus.publish(
+            RecordingIngested(
+                event, agent.name, len(files), sum(f.size for f in files), Actor.agent(agent.name)
+            )
         )
         return mediapackage
 

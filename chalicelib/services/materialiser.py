@@ -11,20 +11,25 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from chalicelib.adapters.events import EventStore
 from chalicelib.adapters.schedules import ScheduleStore
 from chalicelib.domain.errors import AlreadyExists, DomainError, StaleWrite, ValidationFailed
+from chalicelib.domain.messages import SYSTEM, Actor, CancelEvent, EventBooked, EventChanged, ScheduleFailed
 from chalicelib.domain.models import Channel, Event, EventState
 from chalicelib.domain.queries import EventQuery
 from chalicelib.domain.recurrence import MAX_STEPS
 from chalicelib.domain.schedules import Occurrence, Schedule, event_id_for, first_instant, occurrences
 from chalicelib.domain.time import format_instant
-from chalicelib.services.events import EventService, writable_view
+from chalicelib.services.booking import Booker
+from chalicelib.services.events import writable_view
+from chalicelib.services.messagebus import MessageBus
 from chalicelib.services.series_check import SeriesConflicts
 
 log = logging.getLogger("onair.materialiser")
 
 # Events of modified occurrences may sit this far from their original start; reconcile looks that wide.
 NEARBY = timedelta(days=31)
+NO_LONGER = "the series no longer has this occurrence"
 # Events one materialiser call makes at most (a request creating a series, one schedule in a tick).
 TICK_BATCH = 100
 INLINE_BATCH = 40
@@ -77,14 +82,18 @@ class Materialiser:
     def __init__(
         self,
         store: ScheduleStore,
-        events: EventService,
+        events: EventStore,
+        booker: Booker,
         series: SeriesConflicts,
         horizon: timedelta,
+        bus: MessageBus,
     ) -> None:
         self.store = store
         self.events = events
+        self.booker = booker
         self.series = series
         self.horizon = horizon
+        self.bus = bus
 
     # -- the scheduled job ----------------------------------------------------------------------------
 
@@ -97,7 +106,7 @@ class Materialiser:
             due += 1
             try:
                 created += self.materialise(schedule, now)
-                channel = self.events.channels.get(schedule.tenant_id, schedule.channel_id)
+                channel = self.booker.channels.get(schedule.tenant_id, schedule.channel_id)
                 if channel is not None:
                     self.series.roll(schedule, channel, now)
                 if schedule.failure is not None:
@@ -117,14 +126,13 @@ class Materialiser:
             self.store.set_failure(schedule, {"reason": reason, "at": format_instant(now)})
         except Exception:
             log.exception("could not record the failure", extra={"schedule_id": schedule.id})
-        self.series.publish(
-            "Schedule Failed",
-            {"tenant_id": schedule.tenant_id, "id": schedule.id, "reason": reason, "at": format_instant(now)},
-        )
+        self.bus.publish(ScheduleFailed(schedule.tenant_id, schedule.id, reason, now, SYSTEM))
 
     # -- materialising --------------------------------------------------------------------------------
 
-    def materialise(self, schedule: Schedule, now: datetime, batch: int = TICK_BATCH) -> int:
+    def materialise(
+        self, schedule: Schedule, now: datetime, batch: int = TICK_BATCH, actor: Actor = SYSTEM
+    ) -> int:
         """Make events exist for occurrences up to `now + horizon`; only the new stretch is added.
 
         At most `batch` events are made per call, so no request or tick runs away with a dense series:
@@ -135,13 +143,19 @@ class Materialiser:
         reached = until
         created = 0
         if schedule.active and start < until:
-            created, stopped_at = self.add(schedule, start, until, now, batch)
+            created, stopped_at = self.add(schedule, start, until, now, batch, actor)
             reached = stopped_at or until
         self.track(schedule, max(reached, start))
         return created
 
     def add(
-        self, schedule: Schedule, start: datetime, end: datetime, now: datetime, batch: int | None = None
+        self,
+        schedule: Schedule,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        batch: int | None = None,
+        actor: Actor = SYSTEM,
     ) -> tuple[int, datetime | None]:
         """Events for the occurrences named in `[start, end)` that have none; existing events, past
         occurrences and modified ones (which have their events) are left alone. Returns how many it
@@ -153,7 +167,7 @@ class Materialiser:
         ]
         if not wanted:
             return 0, None
-        channel = self.events.channel(schedule.tenant_id, schedule.channel_id)
+        channel = self.booker.channel(schedule.tenant_id, schedule.channel_id)
         existing = self.events_near(schedule, start, end, margin=timedelta(days=1))
         created = 0
         for occ in wanted:
@@ -161,39 +175,42 @@ class Materialiser:
                 continue
             if batch is not None and created == batch:
                 return created, occ.occurrence_start
-            if self._make(schedule, occ, channel, now) is not None:
+            if self._make(schedule, occ, channel, now, actor) is not None:
                 created += 1
         return created, None
 
-    def ensure_event(self, schedule: Schedule, occ: Occurrence, now: datetime) -> Event:
+    def ensure_event(self, schedule: Schedule, occ: Occurrence, now: datetime, actor: Actor) -> Event:
         """The occurrence's event, made now if it is not an event yet (before a change to it alone)."""
-        event = self.events.store.get(schedule.tenant_id, occ.event_id)
+        event = self.events.get(schedule.tenant_id, occ.event_id)
         if event is not None:
             return event
-        channel = self.events.channel(schedule.tenant_id, schedule.channel_id)
-        made = self._make(schedule, occ, channel, now)
+        channel = self.booker.channel(schedule.tenant_id, schedule.channel_id)
+        made = self._make(schedule, occ, channel, now, actor)
         return (
-            made
-            or self.events.store.get(schedule.tenant_id, occ.event_id)
-            or occurrence_event(schedule, occ, now)
+            made or self.events.get(schedule.tenant_id, occ.event_id) or occurrence_event(schedule, occ, now)
         )
 
-    def _make(self, schedule: Schedule, occ: Occurrence, channel: Channel, now: datetime) -> Event | None:
+    def _make(
+        self, schedule: Schedule, occ: Occurrence, channel: Channel, now: datetime, actor: Actor
+    ) -> Event | None:
         """Write the occurrence's event: the booking it already was, so it is never refused; overlaps it
         has were accepted when they were written, and are marked on both sides. None if it exists."""
         try:
-            return self.events.book(
+            written = self.booker.book(
                 occurrence_event(schedule, occ, now),
                 None,
                 channel,
                 allow_conflict=True,
-                guards=[(self.store.unchanged_op(schedule), "series")],
+                actor=actor,
+                series=schedule,
                 announce_overlaps=False,
             )
         except AlreadyExists:
             return None  # made by a concurrent run, or soft-deleted by a user: either way, leave it
         except StaleWrite:
             return None  # the series changed meanwhile: its edit reconciles this stretch
+        self.bus.publish(EventBooked(written.event, actor, written.channel, written.deferred))
+        return written.event
 
     def track(self, schedule: Schedule, materialised_until: datetime) -> None:
         """Record progress; the schedule is next due when its next occurrence enters the horizon."""
@@ -206,16 +223,19 @@ class Materialiser:
 
     # -- after an edit --------------------------------------------------------------------------------
 
-    def reconcile(self, schedule: Schedule, start: datetime, end: datetime, now: datetime) -> int:
+    def reconcile(
+        self, schedule: Schedule, start: datetime, end: datetime, now: datetime, actor: Actor
+    ) -> int:
         """Bring the events of occurrences named in `[start, end)` in line with the series; count new ones.
 
         Unmodified occurrences get an event with the series' fields; events of occurrences the series no
-        longer has are cancelled; modified, skipped, started and past ones are left alone.
+        longer has are cancelled; modified, skipped, started and past ones are left alone. Each change is
+        `actor`'s (the series edit that caused it).
         """
         if end <= start or not schedule.active:
             return 0
         wanted, _ = occurrences(schedule, after=start, before=end, limit=MAX_STEPS)
-        channel = self.events.channel(schedule.tenant_id, schedule.channel_id)
+        channel = self.booker.channel(schedule.tenant_id, schedule.channel_id)
         existing = self.events_near(schedule, start, end)
         created = 0
         for occ in wanted:
@@ -224,21 +244,22 @@ class Materialiser:
                 continue
             event = existing.pop(occ.event_id, None)
             if event is None:
-                if self._make(schedule, occ, channel, now) is not None:
+                if self._make(schedule, occ, channel, now, actor) is not None:
                     created += 1
             elif event.state == EventState.SCHEDULED and event.deleted_at is None:
-                self._rewrite(event, occurrence_event(schedule, occ, now), now)
+                self._rewrite(event, occurrence_event(schedule, occ, now), now, actor)
         for event in existing.values():
             named = event.occurrence_start
             exception = schedule.exceptions.get(format_instant(named)) if named else None
             in_stretch = named is not None and start <= named < end
             if in_stretch and (exception is None or not exception.overrides) and event.start >= now:
-                self.cancel(event, now)
+                self.cancel(event, actor)
         return created
 
-    def _rewrite(self, event: Event, desired: Event, now: datetime) -> None:
+    def _rewrite(self, event: Event, desired: Event, now: datetime, actor: Actor) -> None:
         """Update a materialised event to the series' current fields, if they differ."""
-        if writable_view(event) == writable_view(desired):
+        changes = {k: v for k, v in writable_view(desired).items() if writable_view(event).get(k) != v}
+        if not changes:
             return
         updated = Event.model_validate(
             {
@@ -248,20 +269,22 @@ class Materialiser:
                 "version": event.version + 1,
             }
         )
-        channel = self.events.channel(event.tenant_id, updated.channel_id)
+        channel = self.booker.channel(event.tenant_id, updated.channel_id)
         try:
-            self.events.book(updated, event, channel, allow_conflict=True, announce_overlaps=False)
+            written = self.booker.book(updated, event, channel, True, actor, announce_overlaps=False)
         except StaleWrite:
             log.warning("event changed while the series was applied", extra={"event_id": event.id})
+            return
+        self.bus.publish(EventChanged(written.event, event, actor, changes, written.channel))
 
-    def cancel(self, event: Event, now: datetime) -> None:
-        """Cancel an event that has not started (the series no longer has it)."""
+    def cancel(
+        self, event: Event, actor: Actor, reason: str = "the series no longer has this occurrence"
+    ) -> None:
+        """Cancel an event that has not started (the series no longer has it), through the lifecycle."""
         if event.state != EventState.SCHEDULED or event.deleted_at is not None:
             return
         try:
-            self.events.cancel(
-                event, now, actor="scheduler", reason="the series no longer has this occurrence"
-            )
+            self.bus.ask(CancelEvent(event, actor, reason))
         except StaleWrite:
             log.warning("event changed while being cancelled", extra={"event_id": event.id})
 
@@ -279,10 +302,10 @@ class Materialiser:
             to=end + margin,
             limit=500,
         )
-        return {e.id: e for e in self.events.store.iterate(query)}
+        return {e.id: e for e in self.events.iterate(query)}
 
     def future_events(self, schedule: Schedule, since: datetime) -> list[Event]:
         """The schedule's live events starting at or after `since`."""
         # With no bound the key condition is start >= since (the filter end > since then always holds).
         query = EventQuery(tenant_id=schedule.tenant_id, schedule_id=schedule.id, start_from=since, limit=500)
-        return list(self.events.store.iterate(query))
+        return list(self.events.iterate(query))

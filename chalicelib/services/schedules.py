@@ -16,6 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from chalicelib.adapters.events import EventStore
 from chalicelib.adapters.schedules import ScheduleStore
 from chalicelib.domain.calendars import Calendar
 from chalicelib.domain.closures import SeriesEffect, closure_skips, with_calendar
@@ -27,13 +28,13 @@ from chalicelib.domain.errors import (
     Conflict,
     FieldError,
     NotFound,
-    StaleWrite,
     ValidationFailed,
 )
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.inputs import ScheduleIn
-from chalicelib.domain.models import Channel, EventState, Principal
-from chalicelib.domain.recurrence import expand, load_zone, parse_local_datetime, parse_recurrence
+from chalicelib.domain.messages import Actor, EventChanged, OverlapAccepted, ScheduleChanged, schedule_json
+from chalicelib.domain.models import Channel, EventState, Principal, Source
+from chalicelib.domain.recurrence import expand, load_zone, parse_local_datetime, parse_recurrence, to_utc
 from chalicelib.domain.schedules import (
     Occurrence,
     OccurrenceException,
@@ -46,12 +47,14 @@ from chalicelib.domain.schedules import (
     require_future,
     with_count,
 )
-from chalicelib.domain.time import LATEST, format_instant, parse_instant
+from chalicelib.domain.time import LATEST, format_instant, has_offset, parse_instant
 from chalicelib.domain.validation import validate
-from chalicelib.services.bookings import suggestion_json
+from chalicelib.services.booking import MAX_BOOKING_ATTEMPTS, Booker
+from chalicelib.services.bookings import ChannelBookings, suggestion_json
 from chalicelib.services.common import check_if_match, optimistic, patched
-from chalicelib.services.events import MAX_BOOKING_ATTEMPTS, EventService, writable_view
+from chalicelib.services.events import EventService, writable_view
 from chalicelib.services.materialiser import INLINE_BATCH, Materialiser, occurrence_event
+from chalicelib.services.messagebus import MessageBus
 from chalicelib.services.series_check import SeriesCheck, SeriesConflicts
 
 log = logging.getLogger("onair.schedules")
@@ -59,7 +62,6 @@ log = logging.getLogger("onair.schedules")
 BOOKING_FIELDS = frozenset(
     {"channel_id", "start", "timezone", "duration", "recurrence", "active", "calendar_id", "weeks"}
 )
-Publish = Callable[[str, dict[str, Any]], None]
 WRITABLE = tuple(name for name in ScheduleIn.model_fields if name != "allow_conflict")
 
 
@@ -68,21 +70,44 @@ def schedule_view(schedule: Schedule) -> dict[str, Any]:
     return schedule.model_dump(mode="json", include=set(WRITABLE))
 
 
+def preview_occurrences(body: Any, zone_name: str | None) -> tuple[list[dict[str, Any]], bool]:
+    """A preview's occurrences (`start`, `end`) in `zone_name` (UTC when None), and whether `limit` cut it."""
+    zone = load_zone(zone_name or "UTC")
+    start = parse_local_datetime(body.start, zone, "/start")
+    starts, truncated = expand(
+        start,
+        zone,
+        parse_recurrence(body.recurrence, zone),
+        after=body.from_,
+        before=body.to,
+        limit=body.limit,
+    )
+    length = timedelta(seconds=body.duration)
+    # Instants end with the year 2999: an occurrence that would end later is not one.
+    return [{"start": s, "end": s + length} for s in starts if s + length <= LATEST], truncated
+
+
 class ScheduleService:
     def __init__(
         self,
         store: ScheduleStore,
+        event_store: EventStore,
+        booker: Booker,
+        bookings: ChannelBookings,
         events: EventService,
         series: SeriesConflicts,
         materialiser: Materialiser,
-        publish: Publish,
+        bus: MessageBus,
         calendars: Callable[[str, str], Calendar | None] | None = None,
     ) -> None:
         self.store = store
+        self.event_store = event_store
+        self.booker = booker
+        self.bookings = bookings
         self.events = events
         self.series = series
         self.materialiser = materialiser
-        self.publish = publish
+        self.bus = bus
         # Term calendars by (tenant, id): a series that names one follows it (docs/calendars.md).
         self.calendars = calendars or (lambda tenant_id, calendar_id: None)
 
@@ -110,6 +135,22 @@ class ScheduleService:
             if self.next_occurrence(schedule, now) is not None
         ]
 
+    def using_source(self, source: Source, now: datetime, at_most: int = 20) -> list[str]:
+        """Ids of the tenant's series that name `source` and still have an occurrence ahead (the first few).
+
+        Reads the tenant's series page by page (a source is deleted rarely; no index is kept).
+        """
+        found: list[str] = []
+        cursor = None
+        while len(found) < at_most:
+            page, cursor = self.store.list(source.tenant_id, 200, cursor)
+            found += [
+                s.id for s in page if source.id in s.source_ids and self.next_occurrence(s, now) is not None
+            ]
+            if cursor is None:
+                break
+        return found[:at_most]
+
     def next_occurrence(self, schedule: Schedule, now: datetime) -> datetime | None:
         """The next occurrence's (possibly overridden) start at or after `now`."""
         found, _ = occurrences(schedule, after=now, before=None, limit=1)
@@ -129,7 +170,7 @@ class ScheduleService:
         items = []
         for occ in found:
             event = events.get(occ.event_id) or (
-                self.events.store.get(schedule.tenant_id, occ.event_id) if occ.modified else None
+                self.event_store.get(schedule.tenant_id, occ.event_id) if occ.modified else None
             )
             items.append(
                 {
@@ -146,29 +187,12 @@ class ScheduleService:
     def preview(self, principal: Principal, body: Any) -> tuple[list[dict[str, Any]], bool]:
         """Expand a rule without side effects; `start` may be past. With a channel, each occurrence
         lists what it would overlap there (events and other series' occurrences)."""
-        zone_name = body.timezone
-        channel = self.events.channel(principal.tenant_id, body.channel_id) if body.channel_id else None
-        if zone_name is None and channel is not None:
-            zone_name = channel.timezone
-        zone = load_zone(zone_name or "UTC")
-        start = parse_local_datetime(body.start, zone, "/start")
-        starts, truncated = expand(
-            start,
-            zone,
-            parse_recurrence(body.recurrence, zone),
-            after=body.from_,
-            before=body.to,
-            limit=body.limit,
-        )
-        length = timedelta(seconds=body.duration)
-        # Instants end with the year 2999: an occurrence that would end later is not one.
-        items: list[dict[str, Any]] = [
-            {"start": s, "end": s + length} for s in starts if s + length <= LATEST
-        ]
+        channel = self.booker.channel(principal.tenant_id, body.channel_id) if body.channel_id else None
+        items, truncated = preview_occurrences(body, body.timezone or (channel.timezone if channel else None))
         if channel is not None:
             slots = [Slot(i["start"], i["end"], i["start"]) for i in items]
             by_occurrence: dict[datetime, list[dict[str, Any]]] = {}
-            for ref in self.events.bookings.check(channel, slots):
+            for ref in self.bookings.check(channel, slots):
                 by_occurrence.setdefault(ref.occurrence_start, []).append(ref.to_json())
             for item in items:
                 item["conflicts"] = by_occurrence.get(item["start"], [])
@@ -179,7 +203,7 @@ class ScheduleService:
     def create(self, principal: Principal, body: ScheduleIn, now: datetime) -> Schedule:
         """A new series: checked against every booking on its channel, then its first horizon of events
         is materialised."""
-        channel = self.events.channel(principal.tenant_id, body.channel_id)
+        channel = self.booker.channel(principal.tenant_id, body.channel_id)
         schedule = Schedule(
             id=new_id("sch", now),
             tenant_id=principal.tenant_id,
@@ -195,10 +219,13 @@ class ScheduleService:
         def write(checked: Schedule, version: int) -> None:
             self.store.create(checked, version)
 
-        schedule = self._book(schedule, None, channel, now, body.allow_conflict, write)
+        actor = Actor.of(principal)
+        schedule = self._book(schedule, None, channel, now, body.allow_conflict, write, actor)
         self.series.sync_partners(schedule, set())
-        self.materialiser.materialise(schedule, now, INLINE_BATCH)
-        self.publish("Schedule Created", {"tenant_id": schedule.tenant_id, "id": schedule.id})
+        self.bus.publish(
+            ScheduleChanged(schedule.tenant_id, schedule.id, "created", actor, after=schedule_json(schedule))
+        )
+        self.materialiser.materialise(schedule, now, INLINE_BATCH, actor)
         return self._catch_up(principal, schedule, now)
 
     def patch(
@@ -211,12 +238,13 @@ class ScheduleService:
         now: datetime,
     ) -> Schedule:
         """Change every future occurrence that was not individually modified or skipped."""
+        actor = Actor.of(principal)
 
         def attempt() -> tuple[Schedule, Schedule, list[str]]:
             current = self.get(principal, schedule_id)
             check_if_match(if_match, current)
             body = validate(ScheduleIn, patched(schedule_view(current), document, kind))
-            channel = self.events.channel(principal.tenant_id, body.channel_id)
+            channel = self.booker.channel(principal.tenant_id, body.channel_id)
             fields = normalise(body, channel.timezone)
             updated = Schedule.model_validate(
                 {**current.model_dump(), **fields, "updated_at": now, "version": current.version + 1}
@@ -235,7 +263,7 @@ class ScheduleService:
                 def write(checked: Schedule, version: int) -> None:
                     self.store.replace(checked, current.version, version, previous=current)
 
-                updated = self._book(updated, current, channel, now, body.allow_conflict, write)
+                updated = self._book(updated, current, channel, now, body.allow_conflict, write, actor)
             else:
                 self.store.replace(updated, current.version)
             return current, updated, changes
@@ -244,11 +272,18 @@ class ScheduleService:
         if not changes:
             return current
         self.series.sync_partners(updated, set(current.conflicting_schedule_ids))
-        self.materialiser.reconcile(updated, now, updated.materialised_until or now, now)
-        self.materialiser.track(updated, updated.materialised_until or now)
-        self.publish(
-            "Schedule Updated", {"tenant_id": updated.tenant_id, "id": updated.id, "changes": changes}
+        self.bus.publish(
+            ScheduleChanged(
+                updated.tenant_id,
+                updated.id,
+                "updated",
+                actor,
+                before=schedule_json(current),
+                after=schedule_json(updated),
+            )
         )
+        self.materialiser.reconcile(updated, now, updated.materialised_until or now, now, actor)
+        self.materialiser.track(updated, updated.materialised_until or now)
         return updated
 
     def delete(self, principal: Principal, schedule_id: str, if_match: str | None, now: datetime) -> None:
@@ -261,28 +296,44 @@ class ScheduleService:
             return schedule
 
         schedule = optimistic(if_match, attempt, "schedule")
+        actor = Actor.of(principal)
+        self.bus.publish(
+            ScheduleChanged(schedule.tenant_id, schedule.id, "deleted", actor, before=schedule_json(schedule))
+        )
         for event in self.materialiser.future_events(schedule, now):
-            self.materialiser.cancel(event, now)
+            self.materialiser.cancel(event, actor, "its series was deleted")
         for other in schedule.conflicting_schedule_ids:  # a deleted series overlaps nothing any more
             self.series.set_conflict(schedule.tenant_id, other, schedule.id, False)
-        self.publish("Schedule Deleted", {"tenant_id": schedule.tenant_id, "id": schedule.id})
 
     def patch_occurrence(
         self, principal: Principal, schedule_id: str, occurrence: str, document: Any, kind: str, now: datetime
     ) -> dict[str, Any]:
         """Detach one occurrence with changes; the series keeps it as a modified exception."""
+        actor = Actor.of(principal)
         schedule, occ = self._occurrence(principal, schedule_id, occurrence)
-        event = self.materialiser.ensure_event(schedule, occ, now)
+        event = self.materialiser.ensure_event(schedule, occ, now, actor)
         event = self.events.patch(principal, event.id, document, kind, None, now)
         base = writable_view(occurrence_event(schedule, occ, now))
         overrides = {k: v for k, v in writable_view(event).items() if base.get(k) != v}
-        self._set_exception(
+        before, after = self._set_exception(
             principal,
             schedule.id,
             occ.occurrence_start,
             OccurrenceException(overrides=overrides, event_id=event.id),
             now,
         )
+        if before.exceptions != after.exceptions:
+            self.bus.publish(
+                ScheduleChanged(
+                    after.tenant_id,
+                    after.id,
+                    "occurrence_modified",
+                    actor,
+                    before=schedule_json(before),
+                    after=schedule_json(after),
+                    detail={"occurrence_start": format_instant(occ.occurrence_start), "event_id": event.id},
+                )
+            )
         return {
             "occurrence_start": format_instant(occ.occurrence_start),
             "start": format_instant(event.start),
@@ -295,17 +346,29 @@ class ScheduleService:
     def skip_occurrence(self, principal: Principal, schedule_id: str, occurrence: str, now: datetime) -> None:
         """Skip one occurrence (like EXDATE); its event, if any, is cancelled. Skipping again is a no-op."""
         schedule = self.get(principal, schedule_id)
-        instant = self._instant(occurrence, "/path/occurrence_start")
+        instant = self._instant(occurrence, schedule, "/path/occurrence_start")
         existing = schedule.exceptions.get(format_instant(instant))
         if existing is not None and existing.skipped:
             return
         schedule, occ = self._occurrence(principal, schedule_id, occurrence)
-        self._set_exception(
+        before, after = self._set_exception(
             principal, schedule.id, occ.occurrence_start, OccurrenceException(skipped=True), now
         )
-        event = self.events.store.get(schedule.tenant_id, occ.event_id)
+        actor = Actor.of(principal)
+        self.bus.publish(
+            ScheduleChanged(
+                after.tenant_id,
+                after.id,
+                "occurrence_skipped",
+                actor,
+                before=schedule_json(before),
+                after=schedule_json(after),
+                detail={"occurrence_start": format_instant(occ.occurrence_start)},
+            )
+        )
+        event = self.event_store.get(schedule.tenant_id, occ.event_id)
         if event is not None:
-            self.materialiser.cancel(event, now)
+            self.materialiser.cancel(event, actor, "the occurrence was skipped")
 
     def split(
         self,
@@ -317,6 +380,7 @@ class ScheduleService:
         allow_conflict: bool = False,
     ) -> Schedule:
         """This and following: the series ends before `at`; a new one with `changes` takes over from `at`."""
+        actor = Actor.of(principal)
 
         def attempt() -> tuple[Schedule, Schedule, Schedule, dict[str, OccurrenceException], datetime]:
             schedule, occ = self._occurrence(principal, schedule_id, at_text, pointer="/at")
@@ -332,7 +396,7 @@ class ScheduleService:
                 view["recurrence"] = with_count(view["recurrence"], count - generated_before(schedule, at))
             try:
                 body = validate(ScheduleIn, patched(view, changes or {}, "merge"))
-                channel = self.events.channel(principal.tenant_id, body.channel_id)
+                channel = self.booker.channel(principal.tenant_id, body.channel_id)
                 fields = normalise(body, channel.timezone)
             except ValidationFailed as exc:  # point into `changes`, where the client wrote it
                 raise ValidationFailed(
@@ -361,30 +425,37 @@ class ScheduleService:
                 self.store.split(ended, schedule.version, checked, version)
 
             successor = self._book(
-                successor, None, channel, now, allow_conflict or body.allow_conflict, write, replaced
+                successor, None, channel, now, allow_conflict or body.allow_conflict, write, actor, replaced
             )
             return schedule, ended, successor, moved, at
 
         schedule, ended, successor, moved, at = optimistic(None, attempt, "schedule")
+        self.bus.publish(
+            ScheduleChanged(
+                schedule.tenant_id,
+                schedule.id,
+                "split",
+                actor,
+                before=schedule_json(schedule),
+                after=schedule_json(ended),
+                detail={"successor_id": successor.id, "at": format_instant(at)},
+            )
+        )
+        self.bus.publish(
+            ScheduleChanged(
+                successor.tenant_id, successor.id, "created", actor, after=schedule_json(successor)
+            )
+        )
         for event in self.materialiser.future_events(schedule, at):
             if format_instant(event.occurrence_start or event.start) in moved:
                 continue  # modified occurrences move to the successor with their event
-            self.materialiser.cancel(event, now)
+            self.materialiser.cancel(event, actor, "a later series took over this occurrence")
         self.series.sync_partners(successor, set())
         for _key, exception in moved.items():
             if exception.event_id:
-                self._reparent(schedule.tenant_id, exception.event_id, successor.id, now)
-        self.materialiser.materialise(successor, now, INLINE_BATCH)
+                self._reparent(schedule.tenant_id, exception.event_id, successor.id, now, actor)
+        self.materialiser.materialise(successor, now, INLINE_BATCH, actor)
         self.materialiser.track(ended, ended.materialised_until or now)
-        self.publish(
-            "Schedule Split",
-            {
-                "tenant_id": schedule.tenant_id,
-                "id": schedule.id,
-                "successor_id": successor.id,
-                "at": format_instant(at),
-            },
-        )
         return successor
 
     # -- term calendars -------------------------------------------------------------------------------
@@ -395,6 +466,7 @@ class ScheduleService:
         """Bring one series in line with its changed calendar: closure skips set and restored, teaching
         weeks resolved again. Occurrences that come back book again, through the same check as any write:
         those that now overlap another booking stay skipped (`refused`). A dry run writes nothing."""
+        actor = Actor.of(principal)
 
         def attempt() -> tuple[SeriesEffect, Schedule, Schedule | None]:
             current = self.get(principal, schedule_id)
@@ -404,7 +476,7 @@ class ScheduleService:
             found = series_effect(current, desired, now)
             if dry_run or (not found.changed and desired.teaching == current.teaching):
                 return found, current, None
-            channel = self.events.channel(current.tenant_id, current.channel_id)
+            channel = self.booker.channel(current.tenant_id, current.channel_id)
             booking = {format_instant(o.occurrence_start): o for o in found.restored + found.added}
             refused: dict[str, list[dict[str, Any]]] = {}
             while True:
@@ -421,7 +493,7 @@ class ScheduleService:
                     self.store.replace(checked, current.version, version, previous=current)
 
                 try:
-                    written = self._book(candidate, current, channel, now, False, write)
+                    written = self._book(candidate, current, channel, now, False, write, actor)
                     break
                 except BookingConflict as exc:
                     blocked = {str(c.get("occurrence_start")) for c in exc.conflicts} & set(booking)
@@ -437,30 +509,37 @@ class ScheduleService:
 
         found, current, written = optimistic(None, attempt, "schedule")
         if written is not None:
-            self._follow_events(principal, written, found, now)
-            if found.added or found.removed:
-                self.materialiser.reconcile(written, now, written.materialised_until or now, now)
             self.series.sync_partners(written, set(current.conflicting_schedule_ids))
-            self.materialiser.track(written, written.materialised_until or now)
-            self.publish(
-                "Schedule Updated",
-                {"tenant_id": written.tenant_id, "id": written.id, "changes": ["exceptions"]},
+            self.bus.publish(
+                ScheduleChanged(
+                    written.tenant_id,
+                    written.id,
+                    "updated",
+                    actor,
+                    before=schedule_json(current),
+                    after=schedule_json(written),
+                    detail={"calendar_id": calendar.id},
+                )
             )
+            self._follow_events(principal, written, found, now, actor)
+            if found.added or found.removed:
+                self.materialiser.reconcile(written, now, written.materialised_until or now, now, actor)
+            self.materialiser.track(written, written.materialised_until or now)
         return found
 
     def _follow_events(
-        self, principal: Principal, schedule: Schedule, found: SeriesEffect, now: datetime
+        self, principal: Principal, schedule: Schedule, found: SeriesEffect, now: datetime, actor: Actor
     ) -> None:
         """Events of occurrences a closure skipped are soft-deleted (restorable); they come back with it."""
         made = schedule.materialised_until
         for occ in found.skipped:
-            event = self.events.store.get(schedule.tenant_id, occ.event_id)
+            event = self.event_store.get(schedule.tenant_id, occ.event_id)
             if event is not None and event.deleted_at is None and event.state == EventState.SCHEDULED:
                 self.events.delete(principal, event.id, False, None, now)
         for occ in found.restored:
-            event = self.events.store.get(schedule.tenant_id, occ.event_id)
+            event = self.event_store.get(schedule.tenant_id, occ.event_id)
             if event is None and made is not None and occ.occurrence_start < made:
-                self.materialiser.ensure_event(schedule, occ, now)
+                self.materialiser.ensure_event(schedule, occ, now, actor)
             elif event is not None and event.deleted_at is not None:
                 try:
                     self.events.restore(principal, event.id, None, now)
@@ -503,6 +582,7 @@ class ScheduleService:
         now: datetime,
         allow_conflict: bool,
         write: Callable[[Schedule, int], None],
+        actor: Actor,
         replaces: Callable[[Booking], bool] | None = None,
     ) -> Schedule:
         """Check the series against the channel and write it with `write(schedule, booking_version)`.
@@ -515,7 +595,7 @@ class ScheduleService:
         for attempt in range(MAX_BOOKING_ATTEMPTS):
             if attempt:
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
-                channel = self.events.channel(schedule.tenant_id, schedule.channel_id)
+                channel = self.booker.channel(schedule.tenant_id, schedule.channel_id)
             version = channel.booking_version
             check = self.series.check(schedule, channel, now, replaces)
             before = self._before(previous, channel, now) if check.conflicts and previous else None
@@ -531,15 +611,8 @@ class ScheduleService:
             except BookingRaced:
                 continue
             if added:
-                self.publish(
-                    "Conflict Detected",
-                    {
-                        "tenant_id": checked.tenant_id,
-                        "id": checked.id,
-                        "channel_id": checked.channel_id,
-                        "schedule_id": checked.id,
-                        "conflicts": [c.to_json() for c in added],
-                    },
+                self.bus.publish(
+                    OverlapAccepted(checked.tenant_id, checked.channel_id, checked.id, added, actor)
                 )
             return checked
         raise Conflict("The channel is taking many bookings at once; retry.")
@@ -558,7 +631,7 @@ class ScheduleService:
         way: they are what is being rewritten)."""
         start = first.occurrence_start or first.start
         return suggestion_json(
-            self.events.bookings.suggest(
+            self.bookings.suggest(
                 channel,
                 timedelta(seconds=schedule.duration),
                 start,
@@ -569,7 +642,11 @@ class ScheduleService:
     # -- internals ------------------------------------------------------------------------------------
 
     @staticmethod
-    def _instant(text: Any, pointer: str) -> datetime:
+    def _instant(text: Any, schedule: Schedule, pointer: str) -> datetime:
+        """An occurrence's name: an instant (offset or `Z`), or a local date-time in the series' zone."""
+        if isinstance(text, str) and not text.strip().isdigit() and not has_offset(text):
+            zone = load_zone(schedule.timezone)
+            return to_utc(parse_local_datetime(text, zone, pointer), zone)
         try:
             return parse_instant(text)
         except ValueError as exc:
@@ -579,19 +656,20 @@ class ScheduleService:
         self, principal: Principal, schedule_id: str, text: Any, pointer: str = "/path/occurrence_start"
     ) -> tuple[Schedule, Occurrence]:
         schedule = self.get(principal, schedule_id)
-        instant = self._instant(text, pointer)
+        instant = self._instant(text, schedule, pointer)
         found, _ = occurrences(schedule, after=instant, before=instant + timedelta(seconds=1), limit=1)
         if not found or found[0].occurrence_start != instant:
             raise NotFound(f"The schedule has no occurrence starting {format_instant(instant)}.")
         return schedule, found[0]
 
-    def _reparent(self, tenant_id: str, event_id: str, schedule_id: str, now: datetime) -> None:
-        event = self.events.store.get(tenant_id, event_id)
+    def _reparent(self, tenant_id: str, event_id: str, schedule_id: str, now: datetime, actor: Actor) -> None:
+        event = self.event_store.get(tenant_id, event_id)
         if event is not None:
             moved = event.model_copy(
                 update={"schedule_id": schedule_id, "updated_at": now, "version": event.version + 1}
             )
-            self.events.rewrite(moved, event)
+            self.booker.rewrite(moved, event, actor)
+            self.bus.publish(EventChanged(moved, event, actor, {"schedule_id": schedule_id}))
 
     def _set_exception(
         self,
@@ -600,16 +678,16 @@ class ScheduleService:
         occurrence_start: datetime,
         exception: OccurrenceException,
         now: datetime,
-    ) -> None:
-        for _ in range(3):
+    ) -> tuple[Schedule, Schedule]:
+        """Record one occurrence's exception; returns the series before and after."""
+
+        def attempt() -> tuple[Schedule, Schedule]:
             schedule = self.get(principal, schedule_id)
             exceptions = {**schedule.exceptions, format_instant(occurrence_start): exception}
             updated = schedule.model_copy(
                 update={"exceptions": exceptions, "updated_at": now, "version": schedule.version + 1}
             )
-            try:
-                self.store.replace(updated, schedule.version)
-                return
-            except StaleWrite:
-                continue
-        raise StaleWrite()
+            self.store.replace(updated, schedule.version)
+            return schedule, updated
+
+        return optimistic(None, attempt, "schedule")

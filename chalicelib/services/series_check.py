@@ -29,6 +29,7 @@ from chalicelib.adapters.records import RecordStore
 from chalicelib.adapters.schedules import ScheduleStore
 from chalicelib.domain.conflicts import Booking, ConflictRef, Slot, find_conflicts
 from chalicelib.domain.errors import StaleWrite, ValidationFailed
+from chalicelib.domain.messages import SYSTEM, OverlapAccepted, SlotReleased
 from chalicelib.domain.models import Channel, Event
 from chalicelib.domain.recurrence import LAST_INSTANT, MAX_STEPS
 from chalicelib.domain.schedules import (
@@ -42,6 +43,7 @@ from chalicelib.domain.schedules import (
 )
 from chalicelib.domain.time import format_instant
 from chalicelib.services.bookings import ChannelBookings
+from chalicelib.services.messagebus import MessageBus
 
 log = logging.getLogger("onair.series")
 
@@ -50,8 +52,6 @@ MAX_BOUNDED_OCCURRENCES = 5_000
 
 MAX_HORIZON_OCCURRENCES = 2_000
 """The most occurrences a channel's series may have within the materialisation horizon (30 days)."""
-
-Publish = Callable[[str, dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -89,14 +89,18 @@ class SeriesConflicts:
         bookings: ChannelBookings,
         conflict_horizon: timedelta,
         horizon: timedelta,
-        publish: Publish,
+        bus: MessageBus,
     ) -> None:
         self.store = store
         self.channels = channels
         self.bookings = bookings
         self.conflict_horizon = conflict_horizon
         self.horizon = horizon
-        self.publish = publish
+        self.bus = bus
+
+    def listen(self, bus: MessageBus) -> None:
+        bus.subscribe(OverlapAccepted, self.overlap_accepted)
+        bus.subscribe(SlotReleased, lambda m: self.released(m.event, m.at))
 
     # -- the check ------------------------------------------------------------------------------------
 
@@ -242,19 +246,16 @@ class SeriesConflicts:
         for other in fresh:
             self.set_conflict(schedule.tenant_id, schedule.id, other, True)
             self.set_conflict(schedule.tenant_id, other, schedule.id, True)
-            self.publish(
-                "Conflict Detected",
-                {
-                    "tenant_id": schedule.tenant_id,
-                    "id": None,
-                    "channel_id": channel.id,
-                    "schedule_id": schedule.id,
-                    "conflicts": [c.to_json() for c in found if c.schedule_id == other],
-                },
-            )
+            conflicts = [c for c in found if c.schedule_id == other]
+            self.bus.publish(OverlapAccepted(schedule.tenant_id, channel.id, schedule.id, conflicts, SYSTEM))
         return fresh
 
     # -- summaries ------------------------------------------------------------------------------------
+
+    def overlap_accepted(self, message: OverlapAccepted) -> None:
+        """An overlap someone accepted was booked by a series' event: record it on both series."""
+        if message.event is not None:
+            self.mark_conflict(message.event, message.conflicts)
 
     def mark_conflict(self, event: Event, conflicts: list[ConflictRef]) -> None:
         """An allowed overlap was booked: record it on both series."""

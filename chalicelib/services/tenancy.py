@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from chalicelib.adapters.tenancy import TenancyStore
 from chalicelib.domain.errors import Conflict, NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.inputs import KeyIn, TenantIn
+from chalicelib.domain.messages import Actor, RecordChanged, record_json
 from chalicelib.domain.models import ApiKey, Principal, Scope, Tenant
 from chalicelib.services.auth import hash_key, new_secret
+from chalicelib.services.messagebus import MessageBus
 
 DEFAULT_TENANT = "default"
 OPERATOR_KEY_ID = "key_operator"
@@ -39,16 +42,30 @@ def make_key(
     return key, secret
 
 
-class TenancyService:
-    def __init__(self, store: TenancyStore) -> None:
-        self.store = store
+def key_json(key: ApiKey) -> dict[str, Any]:
+    """A key as the audit trail sees it: never its hash."""
+    return record_json(key, frozenset({"key_hash"}))
 
-    def create_tenant(self, body: TenantIn, now: datetime) -> tuple[Tenant, str]:
+
+class TenancyService:
+    def __init__(self, store: TenancyStore, bus: MessageBus) -> None:
+        self.store = store
+        self.bus = bus
+
+    def create_tenant(self, principal: Principal, body: TenantIn, now: datetime) -> tuple[Tenant, str]:
         """A new tenant and its first admin key (returned once)."""
         tenant = Tenant(id=new_id("ten", now), tenant_id="", created_at=now, updated_at=now, name=body.name)
         tenant = tenant.model_copy(update={"tenant_id": tenant.id})
         key, secret = make_key(tenant.id, "admin", ADMIN_SCOPES, now)
         self.store.create_tenant(tenant, key)
+        actor = Actor.of(principal)
+        self.bus.publish(
+            # In the operator's trail, where the change was made; the new tenant's starts with its key.
+            RecordChanged(
+                principal.tenant_id, "tenant", tenant.id, "created", actor, after=record_json(tenant)
+            )
+        )
+        self.bus.publish(RecordChanged(tenant.id, "key", key.id, "created", actor, after=key_json(key)))
         return tenant, secret
 
     def list_tenants(self, limit: int, cursor: str | None) -> tuple[list[Tenant], str | None]:
@@ -57,6 +74,9 @@ class TenancyService:
     def create_key(self, principal: Principal, body: KeyIn, now: datetime) -> tuple[ApiKey, str]:
         key, secret = make_key(principal.tenant_id, body.name, [Scope(s) for s in body.scopes], now)
         self.store.put_key(key)
+        self.bus.publish(
+            RecordChanged(key.tenant_id, "key", key.id, "created", Actor.of(principal), after=key_json(key))
+        )
         return key, secret
 
     def list_keys(
@@ -76,6 +96,9 @@ class TenancyService:
                 {"key_id": key.id},
             )
         self.store.revoke_key(key, keep_an_admin=key.tenant_id != DEFAULT_TENANT)
+        self.bus.publish(
+            RecordChanged(key.tenant_id, "key", key.id, "deleted", Actor.of(principal), before=key_json(key))
+        )
 
     def bootstrap_operator(self, secret: str, now: datetime) -> None:
         """Make `secret` the operator key: every scope, admin of tenant `default` (idempotent)."""

@@ -151,3 +151,59 @@ def test_unknown_paths_are_the_same_404_problem_as_locally(translated: dict[str,
     shared = ("type", "title", "status")
     assert {k: body[k] for k in shared} == {k: local[k] for k in shared}
     assert body["detail"] == "No route matches this path."
+
+
+# -- hardening: throttling, logs with a retention, reserved concurrency ----------------------------------
+
+
+def test_the_api_stage_is_throttled_by_parameters(translated: dict[str, Any]) -> None:
+    (stage,) = resources(translated, "AWS::ApiGateway::Stage").values()
+    (setting,) = stage["Properties"]["MethodSettings"]
+    assert (setting["ResourcePath"], setting["HttpMethod"]) == ("/*", "*"), "every method of every path"
+    assert setting["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
+    assert setting["ThrottlingBurstLimit"] == {"Ref": "ApiBurstLimit"}
+    parameters = translated["Parameters"]
+    assert parameters["ApiRateLimit"]["Type"] == parameters["ApiBurstLimit"]["Type"] == "Number"
+
+
+def test_the_api_stage_writes_json_access_logs(translated: dict[str, Any]) -> None:
+    (stage,) = resources(translated, "AWS::ApiGateway::Stage").values()
+    access = stage["Properties"]["AccessLogSetting"]
+    assert access["DestinationArn"] == {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}
+    line = json.loads(access["Format"].replace("\n", ""))
+    assert {"requestId", "ip", "method", "path", "status", "latencyMs"} <= set(line)
+    (account,) = resources(translated, "AWS::ApiGateway::Account").values()
+    assert account["Properties"]["CloudWatchRoleArn"] == {"Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]}
+    assert translated["Resources"]["ApiGatewayLogsRole"]["DeletionPolicy"] == "Retain", (
+        "the account-wide logging role outlives the stack: other APIs may log with it"
+    )
+
+
+def test_the_state_machine_logs_without_execution_data(translated: dict[str, Any]) -> None:
+    (machine,) = resources(translated, "AWS::StepFunctions::StateMachine").values()
+    logging = machine["Properties"]["LoggingConfiguration"]
+    assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is False
+    assert logging["Destinations"] == [
+        {"CloudWatchLogsLogGroup": {"LogGroupArn": {"Fn::GetAtt": ["LifecycleLogs", "Arn"]}}}
+    ]
+
+
+def test_every_log_group_keeps_logs_for_the_retention_parameter(translated: dict[str, Any]) -> None:
+    groups = resources(translated, "AWS::Logs::LogGroup")
+    assert len(groups) == 5, "three functions, the API access log, the state machine"
+    for name, group in groups.items():
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+    for name, function in resources(translated, "AWS::Lambda::Function").items():
+        target = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert target in groups, f"{name} logs into a group with a retention"
+        assert groups[target]["Properties"]["LogGroupName"]["Fn::Sub"].startswith("/aws/lambda/"), (
+            "where .chalice/policy-prod.json lets functions write"
+        )
+
+
+def test_the_api_function_reserves_concurrency_by_parameter(translated: dict[str, Any]) -> None:
+    api = translated["Resources"]["APIHandler"]["Properties"]
+    assert api["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["ReservesApiConcurrency", {"Ref": "ApiReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert translated["Parameters"]["ApiReservedConcurrency"]["Default"] == 25

@@ -216,8 +216,8 @@ def test_an_unreachable_webhook_ends_in_failed_with_a_notification(stack):
 
     watch(http, created["id"], lambda s: s == "failed", timeout=12)
     items = http("GET", f"/v1/events/{created['id']}/history")[2]["items"]
-    assert items[-1]["to"] == "failed" and "unreachable" in items[-1]["reason"]
-    assert f"127.0.0.1:{closed}" in items[-1]["reason"]
+    assert items[-1]["to"] == "failed"
+    assert items[-1]["reason"] == f"webhook provision: 127.0.0.1:{closed} refused the connection"
 
     notes: list[dict[str, Any]] = []
     deadline = time.time() + 5
@@ -229,5 +229,7 @@ def test_an_unreachable_webhook_ends_in_failed_with_a_notification(stack):
     failed = [n for n in notes if n["to"] == "failed"]
     assert failed, f"no failed notification among {notes}"
     assert (
-        failed[0]["tenant_id"] and "unreachable" in failed[0]["reason"] and failed[0]["actor"] == "scheduler"
+        failed[0]["tenant_id"]
+        and "refused the connection" in failed[0]["reason"]
+        and failed[0]["actor"]["type"] == "system"
     )

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from local import process as local_process
+
 KEY = "onair_e2e-operator-key-0123456789"
 
 
@@ -59,36 +56,15 @@ class Http:
 def start_stack(
     port: int, extra_env: dict[str, str] | None = None, key: str = KEY
 ) -> tuple[subprocess.Popen, str]:
-    """Start `python -m local` on `port` with an operator key; returns it once it printed its whole banner."""
-    env = {
-        **os.environ,
-        "PORT": str(port),
-        "ONAIR_API_KEY": key,
-        "ONAIR_TICK_SECONDS": "1",
-        **(extra_env or {}),
-    }
-    env.pop("AWS_ENDPOINT_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    banner = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        banner.append(line)
-        if "Docs:" in line:  # the banner's last line
-            break
-        if process.poll() is not None:
-            pytest.fail("local stack exited:\n" + "".join(banner) + process.stdout.read())
-    else:
-        process.kill()
-        pytest.fail("local stack did not start:\n" + "".join(banner))
-    return process, "".join(banner)
+    """Start `python -m local` on `port` with an operator key; returns it once it printed its whole banner.
+
+    The process's stdout is left to the caller (`communicate()` reads what it prints after the banner).
+    """
+    try:
+        started = local_process.start(key, port, extra_env, drain=False)
+    except local_process.StackFailed as failed:
+        pytest.fail(str(failed))
+    return started.process, started.banner
 
 
 @pytest.fixture(scope="module")

@@ -114,9 +114,9 @@ def test_pyca_from_pypi_records_a_booking_from_onair(tmp_path: Path) -> None:
         # It started on time and reported every state; the history names it.
         history = http("GET", f"/v1/events/{event['id']}/history")[2]["items"]
         assert [(h["from"], h["to"], h["actor"]) for h in history] == [
-            ("scheduled", "live", f"agent:{AGENT}"),
-            ("live", "stopped", f"agent:{AGENT}"),
-            ("stopped", "completed", f"agent:{AGENT}"),
+            ("scheduled", "live", {"type": "agent", "id": AGENT, "name": AGENT}),
+            ("live", "stopped", {"type": "agent", "id": AGENT, "name": AGENT}),
+            ("stopped", "completed", {"type": "agent", "id": AGENT, "name": AGENT}),
         ], pyca_log[-3000:]
         went_live = datetime.fromisoformat(history[0]["at"].replace("Z", "+00:00")).timestamp()
         assert start <= went_live <= start + 3, f"live at {history[0]['at']}, booked for {instant(start)}"

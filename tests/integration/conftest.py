@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -16,10 +18,11 @@ def moto_tables() -> Iterator[dict[str, list[str]]]:
     from moto import mock_aws
 
     from chalicelib.adapters import aws as aws_clients
-    from local.emulator import isolate_dynamodb
+    from local.emulator import honour_client_request_tokens, isolate_dynamodb
     from local.resources import create_all
 
     isolate_dynamodb()  # as the local emulator does: moto's transactions stay isolated across threads
+    honour_client_request_tokens()  # as DynamoDB does: a retried transaction reports its first outcome
     with mock_aws():
         aws_clients.reset()
         db = aws_clients.client("dynamodb")
@@ -62,3 +65,27 @@ def empty_tables(tables: dict[str, list[str]]) -> None:
             if "LastEvaluatedKey" not in found:
                 break
             scan["ExclusiveStartKey"] = found["LastEvaluatedKey"]
+
+
+@pytest.fixture
+def bus(services: Any) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """What the app puts on its EventBridge bus, read from an SQS queue subscribed to every onair event."""
+    from chalicelib.adapters import aws
+
+    sqs, events = aws.client("sqs"), aws.client("events")
+    url = sqs.create_queue(QueueName="notifications")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus_name = services.settings.bus_name
+    events.put_rule(Name="all", EventBusName=bus_name, EventPattern=json.dumps({"source": ["onair"]}))
+    events.put_targets(Rule="all", EventBusName=bus_name, Targets=[{"Id": "q", "Arn": arn}])
+
+    def drain() -> list[dict[str, Any]]:
+        found = []
+        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in batch:
+                body = json.loads(message["Body"])
+                found.append({"detail-type": body["detail-type"], **body["detail"]})
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return found
+
+    yield drain

@@ -470,7 +470,10 @@ class BookingMachine(RuleBasedStateMachine):
         """The API's bookings are the oracle's, and every overlap among them was accepted."""
         for channel in range(len(self.channels)):
             for start, end in self._windows(channel):
-                self._compare(channel, start, end)
+                # From now on only: an occurrence that ended before the materialiser reached it (the clock
+                # jumped past it between ticks) is never made into an event, by design.
+                if end > self.now:
+                    self._compare(channel, max(start, self.now), end)
             self._only_accepted_overlaps(channel)
 
     def _windows(self, channel: int) -> list[tuple[datetime, datetime]]:
@@ -546,6 +549,7 @@ def reset() -> None:
     BookingMachine.services = built
 
 
+@pytest.mark.timeout(900)  # a few hundred API calls on moto; slow on a loaded machine
 def test_no_double_booking_at_any_distance(moto_tables: dict[str, list[str]]) -> None:
     from chalice.test import Client
 

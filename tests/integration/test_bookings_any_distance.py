@@ -6,8 +6,6 @@ fixture says 2027-03-01T08:00Z; the materialisation horizon is 30 days and the c
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -33,30 +31,6 @@ def event(api: Api, ch: str, start: str, end: str, **extra: Any) -> Any:
 
 
 MONDAYS = {"frequency": "weekly", "days": ["MON"]}
-
-
-@pytest.fixture
-def bus(services: Any) -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    """What the app puts on its EventBridge bus, read from an SQS queue subscribed to every onair event."""
-    from chalicelib.adapters import aws
-
-    sqs, events = aws.client("sqs"), aws.client("events")
-    url = sqs.create_queue(QueueName="notifications")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    bus_name = services.settings.bus_name
-    events.put_rule(Name="all", EventBusName=bus_name, EventPattern=json.dumps({"source": ["onair"]}))
-    events.put_targets(Rule="all", EventBusName=bus_name, Targets=[{"Id": "q", "Arn": arn}])
-
-    def drain() -> list[dict[str, Any]]:
-        found = []
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            for message in batch:
-                body = json.loads(message["Body"])
-                found.append({"detail-type": body["detail-type"], **body["detail"]})
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-        return found
-
-    yield drain
 
 
 # -- bookings in the window, at any distance ----------------------------------------------------------

@@ -37,12 +37,11 @@ def env() -> Iterator[Env]:
     from chalicelib import bootstrap
     from chalicelib.adapters import aws
     from chalicelib.config import Settings
-    from local import moto_speed
-    from local.emulator import isolate_dynamodb
+    from local.emulator import honour_client_request_tokens, isolate_dynamodb
     from local.resources import create_all, create_imports_bucket
 
-    isolate_dynamodb()
-    moto_speed.install()
+    isolate_dynamodb()  # as the local emulator: isolated transactions, Queries that read their partition
+    honour_client_request_tokens()
     clock = Clock(datetime(2027, 3, 1, 8, tzinfo=UTC))
     with mock_aws():
         aws.reset()

@@ -107,7 +107,7 @@ def test_a_cancel_racing_the_events_own_run_is_retried(api, services):
     event = api.post(
         "/v1/events", {"title": "Talk", "channel_id": ch, "start": "2027-03-10T10:00:00Z", "duration": 600}
     ).data
-    locks = services.lifecycle.locks
+    locks = services.lifecycle.transitions.locks
     original = locks.write
     raced = []
 

@@ -436,14 +436,32 @@ def test_lifecycle_polls_until_the_driver_is_ready(stack: Stack) -> None:
 
 def test_lifecycle_failing_driver_ends_in_failed_with_the_reason(stack: Stack) -> None:
     function_arn = stack.function()
-    handler = Recorder(script=[DriverError("webhook provision: 127.0.0.1:9 unreachable")] * 4)
+    handler = Recorder(script=[DriverError("webhook provision: 127.0.0.1:9 refused the connection")] * 3)
     with lambda_bridge.routed({function_arn: handler}):
         result = stack.run(lifecycle_machine(stack, function_arn), run_input((0, 5, 10)), timeout=12)
 
     assert result["status"] == "FAILED"
-    assert [p["step"] for p in handler.payloads] == ["provision"] * 4 + ["fail"]
-    gaps = [round(b[0] - a[0]) for a, b in zip(handler.calls, handler.calls[1:4], strict=False)]
-    assert gaps == [1, 2, 4], "exponential backoff: IntervalSeconds 1, BackoffRate 2"
+    assert [p["step"] for p in handler.payloads] == ["provision"] * 3 + ["fail"], "3 attempts in all"
+    gaps = [round(b[0] - a[0]) for a, b in zip(handler.calls, handler.calls[1:3], strict=False)]
+    assert gaps == [1, 2], "exponential backoff: IntervalSeconds 1, BackoffRate 2"
     failure = handler.payloads[-1]
     assert failure["error"] == "DriverError"
-    assert json.loads(failure["cause"])["errorMessage"] == "webhook provision: 127.0.0.1:9 unreachable"
+    assert (
+        json.loads(failure["cause"])["errorMessage"]
+        == "webhook provision: 127.0.0.1:9 refused the connection"
+    )
+
+
+class DriverRejected(Exception):
+    """Stands in for a failure retrying cannot fix (a 4xx, a refused address): no Retry names it."""
+
+
+def test_lifecycle_rejected_driver_fails_after_one_call(stack: Stack) -> None:
+    function_arn = stack.function()
+    handler = Recorder(script=[DriverRejected("webhook provision: hooks.example.com:443 answered HTTP 404")])
+    with lambda_bridge.routed({function_arn: handler}):
+        result = stack.run(lifecycle_machine(stack, function_arn), run_input((0, 5, 10)), timeout=12)
+
+    assert result["status"] == "FAILED"
+    assert [p["step"] for p in handler.payloads] == ["provision", "fail"], "not retried"
+    assert handler.payloads[-1]["error"] == "DriverRejected"

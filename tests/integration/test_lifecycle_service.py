@@ -18,6 +18,8 @@ from chalicelib.domain.time import format_instant
 from chalicelib.services.lifecycle import RunSuperseded, run_id, run_name
 from tests.conftest import OPERATOR_KEY, Api
 
+SYSTEM = {"type": "system", "id": "scheduler", "name": "scheduler"}
+
 
 class Notes(list):
     """A fake publisher: keeps (detail_type, detail) pairs."""
@@ -45,12 +47,15 @@ def life(aws: None, machine: str, clock: Any) -> Iterator[Any]:
     from chalicelib import bootstrap
     from chalicelib.config import Settings
 
-    built = bootstrap.build(
-        Settings.from_env({"ONAIR_STAGE": "test", "ONAIR_STATE_MACHINE_ARN": machine}), clock
-    )
+    settings = {
+        "ONAIR_STAGE": "test",
+        "ONAIR_STATE_MACHINE_ARN": machine,
+        "ONAIR_WEBHOOK_ALLOW_PRIVATE": "true",
+    }
+    built = bootstrap.build(Settings.from_env(settings), clock)
     built.tenancy.bootstrap_operator(OPERATOR_KEY, clock())
     notes = Notes()
-    built.events.publish = built.lifecycle.publish = notes
+    built.notifier.put = notes
     built.notes = notes
     bootstrap.override(built)
     yield built
@@ -88,7 +93,7 @@ def act(http: Api, event_id: str, action: str, **more: Any) -> Any:
 
 def execution(life: Any, name: str) -> str:
     sfn = clients.client("stepfunctions")
-    return sfn.describe_execution(executionArn=life.lifecycle.runs.execution_arn(name))["status"]
+    return sfn.describe_execution(executionArn=life.lifecycle.runs.runs.execution_arn(name))["status"]
 
 
 def current_run(life: Any, event_id: str) -> tuple[Any, str]:
@@ -100,7 +105,7 @@ def current_run(life: Any, event_id: str) -> tuple[Any, str]:
 def step(life: Any, event_id: str, name: str, **more: Any) -> dict[str, Any]:
     _, run = current_run(life, event_id)
     payload = {"step": name, "tenant_id": "default", "event_id": event_id, "version": run, **more}
-    return life.lifecycle.handle(payload)
+    return life.lifecycle.steps.handle(payload)
 
 
 # -- actions, the lock, history ----------------------------------------------------------------------
@@ -132,7 +137,7 @@ def test_actions_move_the_event_and_the_lock_allows_one_live_event(http: Api, li
     assert act(http, b["id"], "start").data["state"] == "live", "stop released the lock"
 
     items = http.get(f"/v1/events/{a['id']}/history").data["items"]
-    assert [(i["from"], i["to"], i["actor"]) for i in items] == [
+    assert [(i["from"], i["to"], i["actor"]["name"]) for i in items] == [
         ("scheduled", "provisioning", "control-room"),
         ("provisioning", "ready", "control-room"),
         ("ready", "live", "control-room"),
@@ -146,12 +151,12 @@ def test_actions_move_the_event_and_the_lock_allows_one_live_event(http: Api, li
         ("live", "stopped"),
     ]
     note = next(d for t, d in life.notes if t == "Event State Changed" and d["to"] == "live")
-    assert {k: note[k] for k in ("tenant_id", "id", "actor", "reason")} == {
+    assert {k: note[k] for k in ("tenant_id", "id", "reason")} == {
         "tenant_id": "default",
         "id": a["id"],
-        "actor": "control-room",
         "reason": "on cue",
     }
+    assert note["actor"]["type"] == "key" and note["actor"]["name"] == "control-room"
     assert execution(life, run_name(*current_run(life, a["id"]), teardown=True)) == "RUNNING"
 
 
@@ -203,12 +208,12 @@ def test_force_stop_clears_a_stuck_lock(http: Api, life: Any) -> None:
     act(http, stuck["id"], "start")
     # Out of step: the event says stopped, but the channel still names it live (a crash between writes).
     current = life.events.store.get("default", stuck["id"])
-    life.lifecycle.locks.write(
+    life.lifecycle.transitions.locks.write(
         current.model_copy(update={"state": EventState.STOPPED, "version": current.version + 1}),
         current,
         None,
     )
-    assert ChannelLocks(life.lifecycle.locks.table).holder("default", channel_id) == stuck["id"]
+    assert ChannelLocks(life.lifecycle.transitions.locks.table).holder("default", channel_id) == stuck["id"]
     assert act(http, other["id"], "start").status_code == 409
 
     forced = act(http, stuck["id"], "force_stop", reason="stuck encoder")
@@ -235,10 +240,8 @@ def test_extend_rechecks_conflicts_and_moves_the_run(http: Api, life: Any) -> No
     assert new_run != old_run
     assert execution(life, run_name(before, old_run)) == "ABORTED", "the old run (and its stop) is gone"
     assert execution(life, run_name(after, new_run)) == "RUNNING"
-    assert (
-        "Event Updated",
-        {"tenant_id": "default", "id": event["id"], "changes": {"end": "2027-03-01T10:30:00Z"}},
-    ) in life.notes
+    updated = [d for t, d in life.notes if t == "Event Updated" and d["id"] == event["id"]]
+    assert [d["changes"] for d in updated] == [{"end": "2027-03-01T10:30:00Z"}], "announced once"
 
 
 # -- runs follow bookings ----------------------------------------------------------------------------
@@ -260,7 +263,7 @@ def test_edits_deletes_and_restores_restart_or_stop_the_run(http: Api, life: Any
     assert http.delete(f"/v1/events/{event['id']}").status_code == 204
     assert execution(life, run_name(moved, run2)) == "ABORTED"
     with pytest.raises(RunSuperseded):
-        life.lifecycle.handle(
+        life.lifecycle.steps.handle(
             {"step": "provision", "tenant_id": "default", "event_id": event["id"], "version": run2}
         )
 
@@ -327,12 +330,12 @@ def test_steps_run_an_auto_event_to_completed(http: Api, life: Any, clock: Any) 
     final = http.get(f"/v1/events/{event['id']}").data
     assert (final["state"], final["vod"]) == ("completed", "public")
     items = http.get(f"/v1/events/{event['id']}/history").data["items"]
-    assert [(i["to"], i["at"], i["actor"]) for i in items] == [
-        ("provisioning", "2027-03-01T09:00:00Z", "scheduler"),
-        ("ready", "2027-03-01T09:00:00Z", "scheduler"),
-        ("live", "2027-03-01T09:00:00Z", "scheduler"),
-        ("stopped", "2027-03-01T10:00:00Z", "scheduler"),
-        ("completed", "2027-03-01T10:01:00Z", "scheduler"),
+    assert [(i["to"], i["at"], i["actor"]) for i in items] == [  # the system, never a key's name
+        ("provisioning", "2027-03-01T09:00:00Z", SYSTEM),
+        ("ready", "2027-03-01T09:00:00Z", SYSTEM),
+        ("live", "2027-03-01T09:00:00Z", SYSTEM),
+        ("stopped", "2027-03-01T10:00:00Z", SYSTEM),
+        ("completed", "2027-03-01T10:01:00Z", SYSTEM),
     ]
     assert http.get(f"/v1/channels/{channel_id}/live").status_code == 204
 
@@ -342,20 +345,22 @@ def test_a_failing_driver_ends_in_failed_with_the_reason_and_a_notification(http
         http, driver={"type": "webhook", "url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef"}
     )
     event = make_event(http, channel_id, "2027-03-01T09:00:00Z")
-    with pytest.raises(DriverError, match="unreachable") as raised:
+    with pytest.raises(DriverError, match="refused the connection") as raised:
         step(life, event["id"], "provision")
     assert http.get(f"/v1/events/{event['id']}").data["state"] == "scheduled", "nothing recorded on failure"
+    reason = str(raised.value)
+    assert reason == "webhook provision: 127.0.0.1:9 refused the connection"
 
-    cause = json.dumps({"errorType": "DriverError", "errorMessage": raised.value.reason})
+    cause = json.dumps({"errorType": "DriverError", "errorMessage": reason})
     step(life, event["id"], "fail", error="DriverError", cause=cause)
     assert http.get(f"/v1/events/{event['id']}").data["state"] == "failed"
     last = http.get(f"/v1/events/{event['id']}/history").data["items"][-1]
-    assert last["to"] == "failed" and last["reason"] == raised.value.reason
+    assert last["to"] == "failed" and last["reason"] == reason
     note = next(d for t, d in life.notes if t == "Event State Changed" and d["to"] == "failed")
-    assert note["reason"] == raised.value.reason and note["from"] == "scheduled"
+    assert note["reason"] == reason and note["from"] == "scheduled"
     # A stale run's failure never fails an event that has moved on.
     other = make_event(http, make_channel(http), "2027-03-01T09:00:00Z")
-    life.lifecycle.handle(
+    life.lifecycle.steps.handle(
         {"step": "fail", "tenant_id": "default", "event_id": other["id"], "version": "stale"}
     )
     assert http.get(f"/v1/events/{other['id']}").data["state"] == "scheduled"
@@ -369,12 +374,12 @@ def test_a_superseded_run_heals_a_channel_edit(http: Api, life: Any) -> None:
     after, new = current_run(life, event["id"])
     assert new != old
     with pytest.raises(RunSuperseded):
-        life.lifecycle.handle(
+        life.lifecycle.steps.handle(
             {"step": "provision", "tenant_id": "default", "event_id": event["id"], "version": old}
         )
     assert execution(life, run_name(after, new)) == "RUNNING", "the old run started the current one"
     described = clients.client("stepfunctions").describe_execution(
-        executionArn=life.lifecycle.runs.execution_arn(run_name(after, new))
+        executionArn=life.lifecycle.runs.runs.execution_arn(run_name(after, new))
     )
     provision_at = json.loads(described["input"])["provision_at"]
     assert provision_at == format_instant(after.start - timedelta(seconds=300))

@@ -28,7 +28,9 @@ def medialive() -> Iterator[Any]:
 
 @pytest.fixture
 def channel_id(medialive: Any) -> str:
-    created = medialive.create_channel(Name="studio-a", RoleArn="arn:aws:iam::123456789012:role/medialive")
+    created = medialive.create_channel(
+        Name="studio-a", RoleArn="arn:aws:iam::123456789012:role/medialive", Tags={"onair:tenant": "t_1"}
+    )
     return str(created["Channel"]["Id"])
 
 
@@ -60,7 +62,7 @@ def test_a_full_run_starts_then_stops_the_channel(medialive: Any, channel_id: st
     channel = onair_channel(channel_id)
     driver = drivers.driver_for(channel.driver)
     assert isinstance(driver, drivers.MediaLive)
-    assert driver.state() == "IDLE"  # moto settles CREATING into IDLE on the first describe
+    assert driver.state("t_1") == "IDLE"  # moto settles CREATING into IDLE on the first describe
 
     assert driver.provision(event(), channel).detail == f"MediaLive channel {channel_id} starting"
     assert driver.is_ready(event(), channel)  # moto settles STARTING into RUNNING on the next describe
@@ -91,6 +93,24 @@ def test_start_refuses_a_channel_that_is_not_running(channel_id: str) -> None:
         drivers.driver_for(channel.driver).start(event(), channel)
 
 
+@pytest.mark.parametrize(
+    "tags",
+    [
+        pytest.param({}, id="untagged"),
+        pytest.param({"onair:tenant": "t_2"}, id="another tenant's"),
+        pytest.param({"onair:tenant": "T_1"}, id="a tag that only nearly matches"),
+    ],
+)
+def test_no_step_drives_a_channel_not_tagged_for_the_tenant(medialive: Any, tags: dict[str, str]) -> None:
+    other = medialive.create_channel(Name="x", RoleArn="arn:aws:iam::123456789012:role/m", Tags=tags)
+    channel = onair_channel(other["Channel"]["Id"])
+    driver = drivers.driver_for(channel.driver)
+    for step in drivers.STEPS:
+        with pytest.raises(drivers.DriverRejected, match="is not available to this tenant"):
+            drivers.run_step(driver, step, event(), channel)
+    assert medialive.describe_channel(ChannelId=other["Channel"]["Id"])["State"] == "IDLE"
+
+
 def test_provision_refuses_a_channel_being_deleted(medialive: Any, channel_id: str) -> None:
     medialive.delete_channel(ChannelId=channel_id)  # DELETING until the next describe, then DELETED
     channel = onair_channel(channel_id)
@@ -101,7 +121,11 @@ def test_provision_refuses_a_channel_being_deleted(medialive: Any, channel_id: s
 @pytest.mark.parametrize(
     ("code", "reason"),
     [
-        pytest.param("NotFoundException", "MediaLive channel 999 not found", id="missing channel"),
+        pytest.param(
+            "NotFoundException",
+            "MediaLive channel 999 is not available to this tenant (tag onair:tenant)",
+            id="a missing channel reads as one that is not this tenant's",
+        ),
         pytest.param(
             "TooManyRequestsException",
             "MediaLive describe_channel on 999 failed: TooManyRequestsException",

@@ -16,6 +16,8 @@ from icalendar import Calendar
 
 from tests.conftest import Api
 
+ROOM1 = {"type": "agent", "id": "room1", "name": "room1"}
+
 PASSWORD = "room-one-password"
 
 
@@ -80,10 +82,10 @@ def bucket(services: Any) -> Iterator[None]:
 
 @pytest.fixture
 def published(services: Any) -> list[tuple[str, dict[str, Any]]]:
-    """What the recorder services put on EventBridge (a fake publisher)."""
+    """What the recorder side puts on EventBridge (a fake publisher keeping the recorders' detail-types)."""
     seen: list[tuple[str, dict[str, Any]]] = []
-    services.agents.publish = lambda kind, detail: seen.append((kind, detail))
-    services.ingest.publish = services.agents.publish
+    kinds = {"Capture At Risk", "Recording Ingested"}
+    services.notifier.put = lambda kind, detail: seen.append((kind, detail)) if kind in kinds else None
     return seen
 
 
@@ -296,9 +298,9 @@ def test_recording_states_move_the_event_and_history_names_the_agent(
     assert api.get(f"/v1/events/{event['id']}").data["state"] == "completed"
     history = api.get(f"/v1/events/{event['id']}/history").data["items"]
     assert [(h["from"], h["to"], h["actor"]) for h in history] == [
-        ("scheduled", "live", "agent:room1"),
-        ("live", "stopped", "agent:room1"),
-        ("stopped", "completed", "agent:room1"),
+        ("scheduled", "live", ROOM1),
+        ("live", "stopped", ROOM1),
+        ("stopped", "completed", ROOM1),
     ]
     assert agent.form(recording, state="recording-ish").status_code == 400
 
@@ -313,7 +315,7 @@ def test_a_capture_error_fails_the_event_with_the_agents_reason(
     last = api.get(f"/v1/events/{event['id']}/history").data["items"][-1]
     assert (last["to"], last["actor"], last["reason"]) == (
         "failed",
-        "agent:room1",
+        ROOM1,
         "room1 reported capture_error",
     )
     assert api.get(f"/v1/channels/{room['channel']['id']}/live").status_code == 204, "the room is free again"
@@ -333,7 +335,7 @@ def test_the_state_machine_leaves_an_agent_channels_event_to_its_agent(
         "version": run_id(stored, channel_record),
     }
     for step in ("provision", "provisioned", "start", "stop", "teardown"):
-        result = services.lifecycle.handle({**payload, "step": step})
+        result = services.lifecycle.steps.handle({**payload, "step": step})
         assert result["skipped"] == "the recorder drives this event", step
     assert api.get(f"/v1/events/{event['id']}").data["state"] == "scheduled"
 
@@ -427,7 +429,7 @@ def test_a_silent_agent_is_at_risk_once_and_a_booking_it_never_starts_fails(
     failed = api.get(f"/v1/events/{soon['id']}").data
     assert failed["state"] == "failed"
     last = api.get(f"/v1/events/{soon['id']}/history").data["items"][-1]
-    assert last["actor"] == "scheduler" and last["reason"].startswith("agent did not start")
+    assert last["actor"]["type"] == "system" and last["reason"].startswith("agent did not start")
     assert api.get(f"/v1/events/{later['id']}").data["state"] == "scheduled"
 
 

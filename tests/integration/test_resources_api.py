@@ -86,6 +86,11 @@ def listed(api: Api, query: str = "") -> list[str]:
 
 
 def test_channel_crud(api: Api, clock: Clock) -> None:
+    from chalicelib.adapters import aws as clients
+
+    encoder = clients.client("medialive").create_channel(  # handed to tenant `default` by its tag
+        Name="studio-b", RoleArn="arn:aws:iam::123456789012:role/ml", Tags={"onair:tenant": "default"}
+    )["Channel"]["Id"]
     created = api.post(
         "/v1/channels",
         {
@@ -96,7 +101,7 @@ def test_channel_crud(api: Api, clock: Clock) -> None:
             "changeover_seconds": 300,
             "provision_lead_seconds": 120,
             "teardown_delay_seconds": 60,
-            "driver": {"type": "medialive", "channel_id": "1234567"},
+            "driver": {"type": "medialive", "channel_id": encoder},
         },
     )
     channel = ok(created, 201)
@@ -105,7 +110,7 @@ def test_channel_crud(api: Api, clock: Clock) -> None:
     assert channel["id"] and INSTANT.match(channel["created_at"]) and INSTANT.match(channel["updated_at"])
     assert channel["created_at"] == "2027-03-01T08:00:00Z", "timestamps come from the clock, in UTC with Z"
     assert channel["timezone"] == "Europe/Berlin" and channel["changeover_seconds"] == 300
-    assert channel["driver"] == {"type": "medialive", "channel_id": "1234567"}
+    assert channel["driver"] == {"type": "medialive", "channel_id": encoder}
 
     path = f"/v1/channels/{channel['id']}"
     assert ok(api.get(path)) == channel, "GET returns what POST returned"

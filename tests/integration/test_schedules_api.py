@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import Api
 
+OPERATOR = {"type": "key", "id": "key_operator", "name": "operator"}
+
 
 def channel(api: Api, **extra) -> str:
     return api.post("/v1/channels", {"name": "Room", "timezone": "Europe/London", **extra}).data["id"]
@@ -123,7 +125,9 @@ def test_skipping_an_occurrence_cancels_its_event_and_hides_it(api):
     skipped = [e for e in events_of(api, sid) if e["occurrence_start"] == "2027-03-10T09:00:00Z"]
     assert [e["state"] for e in skipped] == ["cancelled"]
     history = api.get(f"/v1/events/{skipped[0]['id']}/history").data["items"]
-    assert [(h["from"], h["to"], h["actor"]) for h in history] == [("scheduled", "cancelled", "scheduler")]
+    assert [(h["from"], h["to"], h["actor"], h["reason"]) for h in history] == [
+        ("scheduled", "cancelled", OPERATOR, "the occurrence was skipped")
+    ], "the history names who skipped it, never the system"
     assert api.patch(f"/v1/schedules/{sid}", {"title": "Renamed"}).status_code == 200
     assert [e["state"] for e in events_of(api, sid) if e["occurrence_start"] == "2027-03-10T09:00:00Z"] == [
         "cancelled"

@@ -63,8 +63,11 @@ def test_a_report_moves_the_event_as_the_table_says(state, report, target, why) 
         assert moved.published is False, "leaving the air unpublishes"
 
 
-def test_the_actor_names_the_agent_in_one_place() -> None:
-    assert recorders.actor("room1") == "agent:room1"
+def test_a_recorder_is_an_agent_actor_and_its_reasons_name_it() -> None:
+    from chalicelib.domain.messages import Actor
+
+    assert Actor.agent("room1").to_json() == {"type": "agent", "id": "room1", "name": "room1"}
+    assert Actor.from_json("agent:room1") == Actor.agent("room1"), "history written before actor objects"
     assert "did not start" in recorders.reason("room1", recorders.NOT_STARTED)
 
 
