@@ -136,7 +136,9 @@ def big_semester(courses: int = SEMESTER_COURSES, rooms: int = SEMESTER_ROOMS) -
         def run(dry_run: bool) -> tuple[float, dict[str, Any]]:
             body = {"source": "semester", "format": "csv", "upload": True, "dry_run": dry_run}
             created = call(base, "POST", "/v1/imports", body)
-            put = urllib.request.Request(created["upload_url"], data=content, method="PUT")
+            put = urllib.request.Request(  # as `curl -T`: a body urllib would otherwise label a form
+                created["upload_url"], data=content, method="PUT", headers={"Content-Type": "text/csv"}
+            )
             urllib.request.urlopen(put, timeout=120).close()
             t = time.perf_counter()
             call(base, "POST", f"/v1/imports/{created['id']}/start")
@@ -147,6 +149,8 @@ def big_semester(courses: int = SEMESTER_COURSES, rooms: int = SEMESTER_ROOMS) -
             seconds, record = run(dry_run)
             counts = {k: v for k, v in record["counts"].items() if v}
             found[name] = {"seconds": round(seconds, 1), "status": record["status"], "counts": counts}
+            if record["errors"]:
+                found[name]["errors"] = record["errors"][:3]
             print(f"{name}: {seconds:.1f} s {record['status']} {counts}", file=sys.stderr, flush=True)
     return found
 
