@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bench.semester import TERM_START, semester, session_starts, slot
-from tests.conftest import OPERATOR_KEY, Api, Clock
+from tests.conftest import Api, Clock
+from tests.integration.moto_app import app_on_moto
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -30,41 +31,16 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env() -> Iterator[Env]:
-    from chalice.test import Client
-    from moto import mock_aws
-
-    from app import app
-    from chalicelib import bootstrap
-    from chalicelib.adapters import aws
-    from chalicelib.config import Settings
-    from local.emulator import honour_client_request_tokens, isolate_dynamodb
-    from local.resources import create_all, create_imports_bucket
-
-    isolate_dynamodb()  # as the local emulator: isolated transactions, Queries that read their partition
-    honour_client_request_tokens()
     clock = Clock(datetime(2027, 3, 1, 8, tzinfo=UTC))
-    with mock_aws():
-        aws.reset()
-        create_all("test", aws.client("dynamodb"), aws.client("events"))
-        settings = Settings.from_env({"ONAIR_STAGE": "test"})
-        create_imports_bucket(settings.imports_bucket, aws.client("s3"))
-        services = bootstrap.build(settings, clock)
-        services.tenancy.bootstrap_operator(OPERATOR_KEY, clock())
-        bootstrap.override(services)
-        try:
-            with Client(app) as client:
-                api = Api(client.http, OPERATOR_KEY)
-                term = semester(COURSES, ROOMS, series=True)
-                rooms = {r["name"]: api.post("/v1/channels", r).data["id"] for r in term.rooms}
-                calendar = api.post("/v1/calendars", term.calendar).data["id"]
-                made = api.post("/v1/imports", {"source": "term", "format": "json", "content": term.rows})
-                results = api.get(f"/v1/imports/{made.data['id']}?limit=500").data["results"]
-                assert [r["action"] for r in results] == ["create"] * COURSES, results[:2]
-                series = {int(r["external_id"][1:]): r["schedule_id"] for r in results}
-                yield Env(api, calendar, rooms, series)
-        finally:
-            bootstrap.override(None)
-            aws.reset()
+    with app_on_moto(clock) as (api, _):
+        term = semester(COURSES, ROOMS, series=True)
+        rooms = {r["name"]: api.post("/v1/channels", r).data["id"] for r in term.rooms}
+        calendar = api.post("/v1/calendars", term.calendar).data["id"]
+        made = api.post("/v1/imports", {"source": "term", "format": "json", "content": term.rows})
+        results = api.get(f"/v1/imports/{made.data['id']}?limit=500").data["results"]
+        assert [r["action"] for r in results] == ["create"] * COURSES, results[:2]
+        series = {int(r["external_id"][1:]): r["schedule_id"] for r in results}
+        yield Env(api, calendar, rooms, series)
 
 
 def occurrence_starts(env: Env, schedule_id: str) -> list[str]:
@@ -194,6 +170,17 @@ def test_closed_occurrences_that_are_events_are_soft_deleted_and_come_back(env: 
     reopened = env.api.delete(f"/v1/calendars/{spring}/closures/{closed.data['closure']['id']}").data
     assert {i["event_id"] for i in reopened["restored"]} == {first["event_id"], second["event_id"]}
     assert env.api.get(f"/v1/events/{second['event_id']}").data["deleted_at"] is None
+    # Each change is audited once, as the key that made it: the calendar, the series, each event.
+    key = {"type": "key", "id": "key_operator", "name": "operator"}
+
+    def trail(resource_id: str) -> list[str]:  # the clock stands still: the order within a second is open
+        items = env.api.get(f"/v1/audit?resource_id={resource_id}").data["items"]
+        assert all(i["actor"] == key for i in items), items
+        return sorted(i["action"] for i in items)
+
+    assert trail(spring) == ["created", "updated", "updated"], "made, closed, reopened"
+    assert trail(first["event_id"]) == ["created", "deleted", "restored"]
+    assert trail(schedule).count("updated") == 2, "closed, then reopened"
 
 
 def test_new_terms_move_the_series_weeks_and_a_dry_run_says_how(env: Env) -> None:

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from bench.semester import Semester, semester
-from tests.conftest import OPERATOR_KEY, Api, Clock
+from tests.conftest import Api, Clock
+from tests.integration.moto_app import app_on_moto
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -132,50 +133,27 @@ class Env:
 
 @pytest.fixture(scope="module")
 def env() -> Iterator[Env]:
-    from chalice.test import Client
-    from moto import mock_aws
-
-    from app import app
-    from chalicelib import bootstrap
-    from chalicelib.adapters import aws
-    from chalicelib.config import Settings
-    from local.emulator import honour_client_request_tokens, isolate_dynamodb
-    from local.resources import create_all, create_imports_bucket
-
-    isolate_dynamodb()  # as the local emulator: isolated transactions, Queries that read their partition
-    honour_client_request_tokens()
     clock = Clock(datetime(2027, 3, 1, 8, tzinfo=UTC))
-    with mock_aws():
-        aws.reset()
-        create_all("test", aws.client("dynamodb"), aws.client("events"))
-        settings = Settings.from_env({"ONAIR_STAGE": "test"})
-        create_imports_bucket(settings.imports_bucket, aws.client("s3"))
-        services = bootstrap.build(settings, clock)
-        services.tenancy.bootstrap_operator(OPERATOR_KEY, clock())
-        bootstrap.override(services)
-        try:
-            with Client(app) as client:
-                api = Api(client.http, OPERATOR_KEY)
-                term = semester(SERIES_COURSES, ROOMS, series=True)
-                sessions = semester(SERIES_COURSES + SESSION_COURSES, ROOMS, series=False)
-                # The first courses as weekly series rows, the last ones session by session.
-                term.rows += [r for r in sessions.rows if int(r["external_id"][1:5]) >= SERIES_COURSES]
-                term.sessions = sessions.sessions
-                rooms = {}
-                for room in term.rooms:
-                    made = api.post("/v1/channels", room)
-                    assert made.status_code == 201, made.data
-                    rooms[room["name"]] = made.data["id"]
-                assert api.post("/v1/calendars", term.calendar).status_code == 201
-                notifications = Notifications(settings.bus_name)
-                found = Env(api, services, clock, rooms, term, Writes(aws.client("dynamodb")), notifications)
-                first = found.run(found.rows())
-                assert first["status"] == "applied" and first["counts"]["error"] == 0, first["counts"]
-                found.first = by_id(first)
-                yield found
-        finally:
-            bootstrap.override(None)
-            aws.reset()
+    with app_on_moto(clock) as (api, services):
+        term = semester(SERIES_COURSES, ROOMS, series=True)
+        sessions = semester(SERIES_COURSES + SESSION_COURSES, ROOMS, series=False)
+        # The first courses as weekly series rows, the last ones session by session.
+        term.rows += [r for r in sessions.rows if int(r["external_id"][1:5]) >= SERIES_COURSES]
+        term.sessions = sessions.sessions
+        rooms = {}
+        for room in term.rooms:
+            made = api.post("/v1/channels", room)
+            assert made.status_code == 201, made.data
+            rooms[room["name"]] = made.data["id"]
+        assert api.post("/v1/calendars", term.calendar).status_code == 201
+        from chalicelib.adapters import aws
+
+        notifications = Notifications(services.settings.bus_name)
+        found = Env(api, services, clock, rooms, term, Writes(aws.client("dynamodb")), notifications)
+        first = found.run(found.rows())
+        assert first["status"] == "applied" and first["counts"]["error"] == 0, first["counts"]
+        found.first = by_id(first)
+        yield found
 
 
 @pytest.fixture
