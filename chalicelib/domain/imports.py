@@ -6,7 +6,7 @@ Light on purpose (the API imports it): parsing is `chalicelib.domain.timetable`,
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
@@ -21,6 +21,9 @@ ACTIONS = ("create", "update", "cancel", "unchanged", "error", "drift")
 STATUSES = ("awaiting_upload", "queued", "planning", "planned", "applying", "applied", "failed")
 # A job may pick up an import in these states (a queued one, or one whose runner stopped or handed over).
 RUNNABLE = ("queued", "planning", "applying")
+# How long a runner holds an import between two checkpoints: longer than a Lambda can run, so a runner that
+# died lets go by itself, and an import not saved for this long has no runner left.
+LEASE = timedelta(minutes=16)
 
 SourceName = Annotated[
     str,

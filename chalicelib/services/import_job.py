@@ -32,7 +32,7 @@ from chalicelib.domain.conflicts import Booking, Slot, find_conflicts
 from chalicelib.domain.errors import BookingConflict, DomainError, StaleWrite, ValidationFailed
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.import_plan import Current, Entry, Step, fingerprint, plan
-from chalicelib.domain.imports import ACTIONS, RUNNABLE, Import
+from chalicelib.domain.imports import ACTIONS, LEASE, RUNNABLE, Import
 from chalicelib.domain.inputs import ScheduleIn
 from chalicelib.domain.models import Event, EventState
 from chalicelib.domain.recurrence import MAX_STEPS
@@ -49,7 +49,6 @@ from chalicelib.services.schedules import ScheduleService, schedule_view
 
 log = logging.getLogger("onair.imports")
 
-LEASE = timedelta(minutes=16)  # longer than a Lambda can run: a runner that died lets go by itself
 RESERVE_SECONDS = 90.0  # hand over to a fresh run when less time than this is left
 BATCH = 100  # rows between two checkpoints
 MAX_SUGGESTIONS = 25  # a dry run suggests a free slot for the first this many rows that overlap

@@ -16,7 +16,7 @@ from chalicelib.adapters.imports import RESULTS_PER_PAGE, ImportStore
 from chalicelib.adapters.uploads import UploadStore, upload_key
 from chalicelib.domain.errors import Conflict, NotFound, StaleWrite, ValidationFailed
 from chalicelib.domain.ids import new_id
-from chalicelib.domain.imports import Import, ImportIn
+from chalicelib.domain.imports import LEASE, RUNNABLE, Import, ImportIn
 from chalicelib.domain.models import Principal
 
 StartJob = Callable[[dict[str, Any]], None]
@@ -126,8 +126,12 @@ class ImportService:
 
     def apply(self, principal: Principal, import_id: str, now: datetime) -> Import:
         """Apply a planned dry run (or try a failed import again). Exactly one of two concurrent calls wins;
-        the other is told the import is already under way (409)."""
+        the other is told the import is already under way (409). An import whose runner stopped (nothing
+        saved for a lease: its Lambda gave up, or the local stack was stopped) goes on from its last
+        checkpoint."""
         record = self.get(principal, import_id)
+        if record.status in RUNNABLE and now - record.updated_at > LEASE:
+            return self._started(record)  # the job's lease lets one run in, however many ask
         if record.status not in ("planned", "failed"):
             raise Conflict(
                 f"The import is {record.status}; only a planned (dry run) or failed one can be applied."

@@ -402,6 +402,22 @@ def test_two_runs_of_one_import_job_one_runs(semester_env: Env) -> None:
     assert counts(env.fetch(planned["id"])) == {"update": 1, "unchanged": ROWS - 1}
 
 
+def test_an_import_whose_runner_stopped_goes_on_when_applied_again(semester_env: Env) -> None:
+    env = semester_env
+    rows = env.rows()
+    rows[2]["title"] = "Course 0002 (resumed)"
+    planned = env.run(rows, dry_run=True)
+    store = env.services.imports.store
+    queued = store.get("default", planned["id"]).model_copy(update={"status": "queued", "dry_run": False})
+    store.move(queued, ("planned",))  # queued, and then its Lambda never ran (or the stack was stopped)
+    path = f"/v1/imports/{planned['id']}/apply"
+    assert env.api.post(path).status_code == 409, "its runner may still come"
+    env.clock.advance(minutes=17)  # a lease later: nobody runs it
+    assert env.api.post(path).status_code == 202
+    record = env.fetch(planned["id"])
+    assert record["status"] == "applied" and counts(record) == {"update": 1, "unchanged": ROWS - 1}
+
+
 def test_a_big_apply_hands_over_and_the_next_run_goes_on(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     from chalicelib.services import import_job
 
