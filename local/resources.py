@@ -110,45 +110,38 @@ def lifecycle_definition(function_arn: str, retry: str | None = None) -> str:
     return json.dumps(definition)
 
 
-IMPORT_FUNCTION = "import_apply"  # the Chalice name of the import Lambda (chalicelib/jobs/imports.py)
-
-
-def create_import_function(stage: str, iam: Any, lam: Any) -> str:
-    """Create the import Lambda (a placeholder zip: the local bridge runs the project's handler); returns
-    its name, which the services invoke."""
+def placeholder_function(iam: Any, lam: Any, role_name: str, name: str) -> tuple[str, str]:
+    """A Lambda function with a placeholder zip (the local bridge runs the project's handler) and a role;
+    returns (function ARN, role ARN)."""
     role = iam.create_role(
-        RoleName=f"onair-{stage}-imports", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
+        RoleName=role_name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
     )["Role"]["Arn"]
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("app.py", "def handler(event, context):\n    return event\n")
-    name = f"onair-{stage}-import-apply"
-    lam.create_function(
+    arn = lam.create_function(
         FunctionName=name,
         Runtime="python3.11",
         Role=role,
         Handler="app.handler",
         Code={"ZipFile": archive.getvalue()},
-    )
+    )["FunctionArn"]
+    return arn, role
+
+
+def create_import_function(stage: str, iam: Any, lam: Any) -> str:
+    """Create the import Lambda (chalicelib/jobs/imports.py); returns its name, which the services invoke."""
+    name = f"onair-{stage}-import-apply"
+    placeholder_function(iam, lam, f"onair-{stage}-imports", name)
     return name
 
 
 def create_lifecycle(stage: str, iam: Any, lam: Any, sfn: Any, retry: str | None = None) -> dict[str, str]:
     """Create the task Lambda (a placeholder zip: the local bridge runs the project's handler) and the
     lifecycle state machine; returns their ARNs."""
-    role = iam.create_role(
-        RoleName=f"onair-{stage}-lifecycle", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
-    )["Role"]["Arn"]
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as zipped:
-        zipped.writestr("app.py", "def handler(event, context):\n    return event\n")
-    function_arn = lam.create_function(
-        FunctionName=f"onair-{stage}-{TASK_FUNCTION}",
-        Runtime="python3.11",
-        Role=role,
-        Handler="app.handler",
-        Code={"ZipFile": archive.getvalue()},
-    )["FunctionArn"]
+    function_arn, role = placeholder_function(
+        iam, lam, f"onair-{stage}-lifecycle", f"onair-{stage}-{TASK_FUNCTION}"
+    )
     machine_arn = sfn.create_state_machine(
         name=f"onair-{stage}-lifecycle", definition=lifecycle_definition(function_arn, retry), roleArn=role
     )["stateMachineArn"]
