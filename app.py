@@ -15,7 +15,10 @@ from chalicelib.api import (
     schedules,
     tenancy,
 )
+from chalicelib.api import calendars as calendar_routes
+from chalicelib.api import imports as import_routes
 from chalicelib.api.routing import add_method_not_allowed
+from chalicelib.jobs import imports as import_jobs
 from chalicelib.jobs import scheduled, tasks
 
 app = Chalice(app_name="onair", configure_logs=False)  # chalicelib/logs.py formats the logs
@@ -27,6 +30,8 @@ for blueprint in (
     events.bp,
     lifecycle.bp,
     schedules.bp,
+    calendar_routes.bp,
+    import_routes.bp,
     opencast.bp,  # room recorders: the Opencast capture-agent endpoints, outside /v1
     recordings.bp,
     audit.bp,
@@ -34,6 +39,7 @@ for blueprint in (
     feeds.bp,
     scheduled.bp,
     tasks.bp,
+    import_jobs.bp,
 ):
     app.register_blueprint(blueprint)
 app.api.binary_types.append("multipart/form-data")  # recorders upload files: keep their bytes intact

@@ -107,6 +107,8 @@ class DynamoCounter:
             call.returned = call.scanned = 1 if "Item" in parsed else 0
         elif model.name in ("Query", "Scan"):
             call.scanned, call.returned = parsed.get("ScannedCount", 0), parsed.get("Count", 0)
+        elif model.name == "BatchGetItem":
+            call.returned = call.scanned = sum(len(items) for items in parsed.get("Responses", {}).values())
         capacity = parsed.get("ConsumedCapacity")
         if isinstance(capacity, dict):
             call.capacity = float(capacity.get("CapacityUnits", 0) or 0)

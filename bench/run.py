@@ -52,7 +52,7 @@ def machine() -> dict[str, Any]:
 
 
 def figures(full: bool) -> list[Figure]:
-    from bench import dynamo, feeds, importing, load, pure, roundtrips, stack
+    from bench import dynamo, feeds, importing, load, pure, roundtrips, stack, timetable
 
     settings = FULL if full else QUICK
     found: list[Figure] = []
@@ -76,9 +76,11 @@ def figures(full: bool) -> list[Figure]:
     run("far create among series", lambda: dynamo.far_create(repeats=settings["repeats"] * 2))
     run("calendar feed", lambda: feeds.figure(50 if full else 10))
     run("sustained load", lambda: load.sustained_load(settings["load_minutes"]))
+    run("import planning", lambda: timetable.planning(repeats=settings["repeats"]))
+    run("import re-applied", timetable.unchanged_reads)
     order = ["cold import", "DynamoDB round trips", "create-event", "items read, one", "preview", "conflict"]
     order += ["items read by one materialiser", "create an event 400 days", "calendar feed", "lifecycle"]
-    order += ["sustained load"]
+    order += ["sustained load", "plan an import", "items read per row"]
     return sorted(found, key=lambda f: next(i for i, p in enumerate(order) if f.name.startswith(p)))
 
 

@@ -20,6 +20,7 @@ Who listens to what:
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,10 +35,13 @@ if TYPE_CHECKING:
     from chalicelib.services.audit import AuditLog
     from chalicelib.services.auth import AuthService
     from chalicelib.services.bookings import ChannelBookings
+    from chalicelib.services.calendars import CalendarService
     from chalicelib.services.catalog import CatalogService, ChannelService
     from chalicelib.services.events import EventService
     from chalicelib.services.feeds import FeedService
     from chalicelib.services.idempotency import IdempotencyService
+    from chalicelib.services.import_job import ImportJob
+    from chalicelib.services.imports import ImportService
     from chalicelib.services.ingest import IngestService
     from chalicelib.services.lifecycle import Lifecycle
     from chalicelib.services.materialiser import Materialiser
@@ -49,6 +53,12 @@ if TYPE_CHECKING:
 
 def utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def run_inline(handle: Callable[[dict], dict], payload: dict) -> None:
+    """Run a background job in this process, to the end (it hands over only when it runs out of time)."""
+    while handle(payload).get("again"):
+        pass
 
 
 @dataclass
@@ -71,6 +81,9 @@ class Services:
     ingest: IngestService
     feeds: FeedService
     jobs: dict[str, Callable[[datetime], dict]]
+    calendars: CalendarService
+    imports: ImportService
+    import_job: ImportJob
 
 
 _lock = threading.Lock()
@@ -92,6 +105,8 @@ class Repositories:
     due_runs: Any
     audit: Any
     publish: Callable[[str, dict[str, Any]], None]
+    # Term calendars by (tenant, id), for the series that follow one (none: no calendars).
+    calendars: Callable[[str, str], Any] | None = None
 
 
 @dataclass
@@ -155,7 +170,7 @@ def wire(
     )
     materialiser = Materialiser(repos.schedules, repos.events, booker, series, settings.horizon, bus)
     schedules = ScheduleService(
-        repos.schedules, repos.events, booker, bookings, events, series, materialiser, bus
+        repos.schedules, repos.events, booker, bookings, events, series, materialiser, bus, repos.calendars
     )
 
     # -- the lifecycle ----------------------------------------------------------------------------------
@@ -228,12 +243,15 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.adapters import keys as k
     from chalicelib.adapters.agents import AgentRegistry, DigestState
     from chalicelib.adapters.audit import AuditStore
+    from chalicelib.adapters.calendars import CalendarStore
     from chalicelib.adapters.drivers import DriverChecks, driver_for
     from chalicelib.adapters.dynamo import Table
     from chalicelib.adapters.events import EventStore
     from chalicelib.adapters.feeds import FeedStore
     from chalicelib.adapters.history import HistoryStore
     from chalicelib.adapters.idempotency import IdempotencyStore
+    from chalicelib.adapters.imports import ImportStore
+    from chalicelib.adapters.jobs import LambdaJobs
     from chalicelib.adapters.lock import ChannelLocks
     from chalicelib.adapters.netguard import WebhookPolicy
     from chalicelib.adapters.publisher import EventBridgePublisher
@@ -243,12 +261,16 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     from chalicelib.adapters.schedules import ScheduleStore
     from chalicelib.adapters.stepfunctions import Runs
     from chalicelib.adapters.tenancy import TenancyStore
+    from chalicelib.adapters.uploads import UploadStore
     from chalicelib.config import Settings
     from chalicelib.domain.models import Channel, Source
     from chalicelib.services.agents import AgentService, Deadlines
     from chalicelib.services.auth import AuthService
+    from chalicelib.services.calendars import CalendarService
     from chalicelib.services.feeds import FeedService
     from chalicelib.services.idempotency import IdempotencyService
+    from chalicelib.services.import_job import ImportJob
+    from chalicelib.services.imports import ImportService
     from chalicelib.services.ingest import IngestService
     from chalicelib.services.tenancy import TenancyService
 
@@ -259,6 +281,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
     event_store = EventStore(table)
     registry = AgentRegistry(table)
     recordings = RecordingStore(table, settings.recordings_bucket)
+    calendar_store = CalendarStore(table)
     repos = Repositories(
         tenant_max_duration=tenancy_store.tenant_max_duration,
         channels=RecordStore(table, Channel, lambda t: k.collection(t, "CHANNEL")),
@@ -271,6 +294,7 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
         due_runs=DueRuns(table),
         audit=AuditStore(table),
         publish=EventBridgePublisher(settings.bus_name, lambda: aws.client("events")).publish,
+        calendars=calendar_store.get,
     )
     webhooks = WebhookPolicy(settings.webhook_https_only, settings.webhook_allow_private)
     core = wire(
@@ -290,6 +314,23 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
         core.lifecycle.actions,
         core.bus,
         Deadlines(settings.agent_silence, settings.agent_risk_lead, settings.agent_start_grace),
+    )
+    import_store = ImportStore(table)
+    uploads = UploadStore(settings.imports_bucket)
+    import_job = ImportJob(
+        import_store,
+        uploads,
+        core.events,
+        core.schedules,
+        clock,
+        settings.max_import_bytes,
+        settings.import_workers,
+    )
+    # The job runs as its own Lambda, invoked asynchronously; without one (tests, tools) in-process.
+    start_import = (
+        LambdaJobs(settings.import_function, lambda: aws.client("lambda")).start
+        if settings.import_function
+        else functools.partial(run_inline, import_job.handle)
     )
     return Services(
         settings=settings,
@@ -315,6 +356,15 @@ def build(settings: Settings | None = None, clock: Callable[[], datetime] = utc_
             "lifecycle_deadlines": core.lifecycle.watchdog.enforce,
             "agent_deadlines": agents.check_deadlines,
         },
+        calendars=CalendarService(calendar_store, core.schedules, core.bus),
+        imports=ImportService(
+            import_store,
+            uploads,
+            start_import,
+            settings.max_import_bytes,
+            settings.download_url_seconds,
+        ),
+        import_job=import_job,
     )
 
 

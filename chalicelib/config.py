@@ -40,6 +40,12 @@ class Settings:
     # private addresses only when ONAIR_WEBHOOK_ALLOW_PRIVATE=true (the local stage's default).
     webhook_https_only: bool = True
     webhook_allow_private: bool = False
+    # Timetable imports (docs/imports.md): where files go, the job's function (empty: run in-process),
+    # the largest file, and how many channels an apply writes side by side.
+    imports_bucket: str = "onair-local-imports"
+    import_function: str = ""
+    max_import_bytes: int = 20 * 1024**2
+    import_workers: int = 4
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -68,4 +74,8 @@ class Settings:
             audit_retention=timedelta(days=float(env.get("ONAIR_AUDIT_RETENTION_DAYS", "400"))),
             webhook_https_only=stage not in ("local", "test"),
             webhook_allow_private=env.get("ONAIR_WEBHOOK_ALLOW_PRIVATE", "").lower() == "true",
+            imports_bucket=env.get("ONAIR_IMPORTS_BUCKET", f"onair-{stage}-imports"),
+            import_function=env.get("ONAIR_IMPORT_FUNCTION", ""),
+            max_import_bytes=int(env.get("ONAIR_MAX_IMPORT_BYTES", str(20 * 1024**2))),
+            import_workers=int(env.get("ONAIR_IMPORT_WORKERS", "4")),
         )

@@ -67,7 +67,17 @@ def create_all(stage: str, dynamodb: Any, events: Any) -> None:
 
 def create_recordings_bucket(name: str, s3: Any) -> None:
     """Create the recordings bucket (its name comes from Settings) with the template's encryption."""
-    (bucket,) = (r["Properties"] for r in template()["Resources"].values() if r["Type"] == "AWS::S3::Bucket")
+    create_bucket("RecordingsBucket", name, s3)
+
+
+def create_imports_bucket(name: str, s3: Any) -> None:
+    """Create the timetable imports bucket (its name comes from Settings) as the template declares it."""
+    create_bucket("ImportsBucket", name, s3)
+
+
+def create_bucket(logical_id: str, name: str, s3: Any) -> None:
+    """Create the template's bucket `logical_id` under `name`, with its encryption and public access block."""
+    bucket = template()["Resources"][logical_id]["Properties"]
     # CloudFormation spells the API's ApplyServerSideEncryptionByDefault without "Apply".
     rules = [
         {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"]}
@@ -100,22 +110,38 @@ def lifecycle_definition(function_arn: str, retry: str | None = None) -> str:
     return json.dumps(definition)
 
 
-def create_lifecycle(stage: str, iam: Any, lam: Any, sfn: Any, retry: str | None = None) -> dict[str, str]:
-    """Create the task Lambda (a placeholder zip: the local bridge runs the project's handler) and the
-    lifecycle state machine; returns their ARNs."""
+def placeholder_function(iam: Any, lam: Any, role_name: str, name: str) -> tuple[str, str]:
+    """A Lambda function with a placeholder zip (the local bridge runs the project's handler) and a role;
+    returns (function ARN, role ARN)."""
     role = iam.create_role(
-        RoleName=f"onair-{stage}-lifecycle", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
+        RoleName=role_name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
     )["Role"]["Arn"]
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr("app.py", "def handler(event, context):\n    return event\n")
-    function_arn = lam.create_function(
-        FunctionName=f"onair-{stage}-{TASK_FUNCTION}",
+    arn = lam.create_function(
+        FunctionName=name,
         Runtime="python3.11",
         Role=role,
         Handler="app.handler",
         Code={"ZipFile": archive.getvalue()},
     )["FunctionArn"]
+    return arn, role
+
+
+def create_import_function(stage: str, iam: Any, lam: Any) -> str:
+    """Create the import Lambda (chalicelib/jobs/imports.py); returns its name, which the services invoke."""
+    name = f"onair-{stage}-import-apply"
+    placeholder_function(iam, lam, f"onair-{stage}-imports", name)
+    return name
+
+
+def create_lifecycle(stage: str, iam: Any, lam: Any, sfn: Any, retry: str | None = None) -> dict[str, str]:
+    """Create the task Lambda (a placeholder zip: the local bridge runs the project's handler) and the
+    lifecycle state machine; returns their ARNs."""
+    function_arn, role = placeholder_function(
+        iam, lam, f"onair-{stage}-lifecycle", f"onair-{stage}-{TASK_FUNCTION}"
+    )
     machine_arn = sfn.create_state_machine(
         name=f"onair-{stage}-lifecycle", definition=lifecycle_definition(function_arn, retry), roleArn=role
     )["stateMachineArn"]

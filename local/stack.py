@@ -12,6 +12,7 @@ import logging
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,16 @@ class Options:
             data_dir=Path(data_dir).resolve() if data_dir else None,
             fresh=env.get("ONAIR_FRESH", "").lower() in ("1", "true", "yes"),
         )
+
+
+def in_background(handle: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A Lambda handler invoked asynchronously (InvocationType=Event): it runs on a thread of its own."""
+
+    def start(payload: dict[str, Any]) -> dict[str, Any]:
+        threading.Thread(target=handle, args=(payload,), name="onair-import", daemon=True).start()
+        return {"accepted": True}
+
+    return start
 
 
 def _bind(what: str, port: int, variable: str, bind: Any) -> Any:
@@ -158,9 +169,15 @@ class LocalStack:
     def _create_resources(self) -> None:
         from chalicelib.adapters import aws
         from chalicelib.config import Settings
-        from chalicelib.jobs import tasks
+        from chalicelib.jobs import imports, tasks
         from local import lambda_bridge, priority
-        from local.resources import create_all, create_lifecycle, create_recordings_bucket
+        from local.resources import (
+            create_all,
+            create_import_function,
+            create_imports_bucket,
+            create_lifecycle,
+            create_recordings_bucket,
+        )
 
         aws.reset()
         stage = Settings.from_env().stage
@@ -177,6 +194,13 @@ class LocalStack:
         )
         os.environ["ONAIR_STATE_MACHINE_ARN"] = lifecycle["state_machine_arn"]
         lambda_bridge.route(lifecycle["function_arn"], priority.step(tasks.handle))
+        # Timetable imports: their bucket, and their Lambda, invoked asynchronously (as in AWS: the bridge
+        # answers at once and the job runs on its own thread).
+        create_imports_bucket(Settings.from_env().imports_bucket, aws.client("s3"))
+        os.environ["ONAIR_IMPORT_FUNCTION"] = create_import_function(
+            stage, aws.client("iam"), aws.client("lambda")
+        )
+        lambda_bridge.route(os.environ["ONAIR_IMPORT_FUNCTION"], in_background(imports.handle))
 
     def _restore_data(self) -> None:
         """Load what the data directory holds, then compact it and journal every write from now on."""

@@ -2,7 +2,10 @@
 
 `iam_requests` maps one botocore call (service, operation, parameters) to the IAM (action, resource ARN)
 pairs AWS authorises it by: most calls are one action on one resource; TransactWriteItems is authorised
-per item (PutItem, UpdateItem, DeleteItem, ConditionCheckItem) and BatchGetItem per table.
+per item (PutItem, UpdateItem, DeleteItem, ConditionCheckItem) and BatchGetItem per table. S3 object calls
+are authorised on the object (HeadObject by s3:GetObject); a pre-signed URL is recorded when it is signed,
+since the request made with it is authorised by the signer's policy. Lambda's Invoke is
+lambda:InvokeFunction on the function.
 `function_policy` reads the statements every Lambda function's role holds from the packaged template and
 resolves their intrinsics; `judge` says which recorded calls no statement allows (missing) and which
 allowed actions no call used (unused).
@@ -51,8 +54,19 @@ def _bus(name: str | None) -> str:
     return name if name.startswith("arn:") else f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/{name}"
 
 
+_S3_OBJECT_ACTIONS = {"PutObject": "s3:PutObject", "GetObject": "s3:GetObject", "HeadObject": "s3:GetObject"}
+
+
+def _function(name: str) -> str:
+    return name if name.startswith("arn:") else f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
 def iam_requests(prefix: str, operation: str, params: dict[str, Any]) -> list[tuple[str, str]]:
     """The (IAM action, resource ARN) pairs one call is authorised by."""
+    if prefix == "s3" and operation in _S3_OBJECT_ACTIONS:
+        return [(_S3_OBJECT_ACTIONS[operation], f"arn:aws:s3:::{params['Bucket']}/{params['Key']}")]
+    if prefix == "lambda" and operation == "Invoke":
+        return [("lambda:InvokeFunction", _function(params["FunctionName"]))]
     if prefix == "dynamodb":
         if operation in ("TransactWriteItems", "TransactGetItems"):
             found = []
@@ -128,8 +142,13 @@ def _names(template: dict[str, Any]) -> dict[str, dict[str, str]]:
             bucket = _resolve(props.get("BucketName", f"onair-{STAGE}-recordings"), {}, {})
             values[name] = {"Ref": bucket, "Arn": f"arn:aws:s3:::{bucket}"}
         elif kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
-            arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
-            values[name] = {"Ref": name, "Arn": arn}
+            function = _resolve(props.get("FunctionName", name), {}, {})
+            values[name] = {"Ref": function, "Arn": _function(function)}
+        elif kind == "AWS::S3::Bucket":
+            # CloudFormation names the bucket and hands the name to the functions (ONAIR_*_BUCKET); the
+            # suite's stages use the settings' default for it, onair-<stage>-<what>.
+            bucket = f"onair-{STAGE}-{name.removesuffix('Bucket').lower()}"
+            values[name] = {"Ref": bucket, "Arn": f"arn:aws:s3:::{bucket}"}
     return values
 
 

@@ -51,11 +51,12 @@ def session() -> boto3.session.Session:
 @functools.cache
 def client(service: str) -> Any:
     """A cached client; `AWS_ENDPOINT_URL` (boto3's own variable) points it at the local emulator."""
-    return with_hooks(session().client(service, config=_CONFIG))
+    return new_client(service, _CONFIG)
 
 
-def with_hooks(created: Any) -> Any:
-    """`created` with the registered hooks (a client built with a configuration of its own uses this)."""
+def new_client(service: str, config: Config) -> Any:
+    """A client of its own with `config` (S3's addressing and signing), carrying the hooks too."""
+    created = session().client(service, config=config)
     for event, handler in _hooks:
         created.meta.events.register(event, handler)
     return created

@@ -42,6 +42,11 @@ def series_of_channel(tenant_id: str, channel_id: str) -> str:
     return f"T#{tenant_id}#CHSER#{channel_id}"
 
 
+def schedules_of_calendar(tenant_id: str, calendar_id: str) -> str:
+    """The schedules that follow a term calendar, in the `ref_by_start` index beside events with a ref."""
+    return f"T#{tenant_id}#CAL#{calendar_id}"
+
+
 def events_of_schedule(tenant_id: str, schedule_id: str) -> str:
     return f"T#{tenant_id}#SCH#{schedule_id}"
 

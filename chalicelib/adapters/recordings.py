@@ -48,7 +48,7 @@ def s3_client() -> Any:
         s3={"addressing_style": style},
         signature_version="s3v4",  # pre-signed URLs signed with SigV4 (SigV2 is deprecated)
     )
-    return aws.with_hooks(aws.session().client("s3", config=config))
+    return aws.new_client("s3", config)
 
 
 class RecordingStore:

@@ -24,8 +24,15 @@ CHANNEL_INDEX = "channel_by_start"
 
 
 def index_attributes(schedule: Schedule) -> dict[str, str]:
-    """The series partition of its channel (the overloaded `channel_by_start` index)."""
-    return {"g2pk": k.series_of_channel(schedule.tenant_id, schedule.channel_id), "g2sk": schedule.id}
+    """The series partition of its channel (the overloaded `channel_by_start` index), and that of its term
+    calendar (the overloaded `ref_by_start` index), so a calendar's schedules are one Query."""
+    attrs = {"g2pk": k.series_of_channel(schedule.tenant_id, schedule.channel_id), "g2sk": schedule.id}
+    if schedule.calendar_id:
+        attrs |= {
+            "g4pk": k.schedules_of_calendar(schedule.tenant_id, schedule.calendar_id),
+            "g4sk": schedule.id,
+        }
+    return attrs
 
 
 class ScheduleStore(RecordStore[Schedule]):
@@ -66,16 +73,20 @@ class ScheduleStore(RecordStore[Schedule]):
         With `booking_version` the write books: the channel's version is checked and bumped with it (and,
         when the channel changed, the old channel's is bumped too). Sources new to the series are checked.
         """
+        indexed = index_attributes(record)
+        expression = "SET doc = :doc, version = :new, " + ", ".join(f"{name} = :{name}" for name in indexed)
+        if "g4pk" not in indexed:
+            expression += " REMOVE g4pk, g4sk"
         update: dict[str, Any] = {
             "Update": {
                 "Key": {"pk": self.partition(record.tenant_id), "sk": record.id},
-                "UpdateExpression": "SET doc = :doc, version = :new, g2pk = :g2pk, g2sk = :g2sk",
+                "UpdateExpression": expression,
                 "ConditionExpression": "version = :old",
                 "ExpressionAttributeValues": {
                     ":doc": to_item(record, "")["doc"],
                     ":new": record.version,
                     ":old": expected_version,
-                    **{f":{name}": value for name, value in index_attributes(record).items()},
+                    **{f":{name}": value for name, value in indexed.items()},
                 },
             }
         }

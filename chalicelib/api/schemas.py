@@ -283,6 +283,7 @@ class ExceptionOut(Model):
     skipped: bool
     modified: bool
     event_id: str | None
+    closure_id: str | None = Field(default=None, description="the calendar closure that skipped it")
 
 
 class ScheduleFailure(Model):
@@ -345,12 +346,18 @@ class ScheduleOut(Out):
     exceptions: list[ExceptionOut]
     conflicting_schedule_ids: list[str]
     blocked_schedule_ids: list[str]
+    calendar_id: str | None = Field(default=None, description="its term calendar (docs/calendars.md)")
+    weeks: str | None = Field(default=None, description="the calendar's teaching weeks it runs in")
 
     @classmethod
     def of(cls, schedule: Schedule, next_occurrence: datetime | None) -> ScheduleOut:
         exceptions = [
             ExceptionOut(
-                occurrence_start=key, skipped=exc.skipped, modified=bool(exc.overrides), event_id=exc.event_id
+                occurrence_start=key,
+                skipped=exc.skipped,
+                modified=bool(exc.overrides),
+                event_id=exc.event_id,
+                closure_id=exc.closure_id,
             )
             for key, exc in sorted(schedule.exceptions.items())
         ]

@@ -374,4 +374,8 @@ class ScheduleIn(EventTemplate):
     duration: Duration
     recurrence: RecurrenceObject
     active: Bool = True
+    calendar_id: Label | None = Field(default=None, description="a term calendar (docs/calendars.md)")
+    weeks: Annotated[str, StringConstraints(max_length=400)] | None = Field(
+        default=None, description='teaching weeks of the calendar, e.g. "1-5,7-11" (default: all)'
+    )
     allow_conflict: Bool = Field(default=False, description="book even if occurrences overlap (not stored)")

@@ -17,12 +17,20 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from chalicelib.domain.calendars import in_windows
 from chalicelib.domain.conflicts import Booking
 from chalicelib.domain.errors import ValidationFailed
 from chalicelib.domain.ids import b32
 from chalicelib.domain.inputs import TEMPLATE_FIELDS, ScheduleIn
 from chalicelib.domain.models import Model, Record
-from chalicelib.domain.recurrence import Recurrence, expand, load_zone, parse_local_datetime, parse_recurrence
+from chalicelib.domain.recurrence import (
+    MAX_STEPS,
+    Recurrence,
+    expand,
+    load_zone,
+    parse_local_datetime,
+    parse_recurrence,
+)
 from chalicelib.domain.time import LATEST, Instant, format_instant, parse_instant
 
 
@@ -32,6 +40,8 @@ class OccurrenceException(Model):
     skipped: bool = False
     overrides: dict[str, Any] = Field(default_factory=dict)
     event_id: str | None = None
+    # Set on a skip a term calendar's closure made (restored when the closure goes; docs/calendars.md).
+    closure_id: str | None = None
 
 
 class Schedule(Record):
@@ -61,6 +71,12 @@ class Schedule(Record):
     # attempt to materialise failed ({"reason", "at"}; None once it works again).
     materialised_until: Instant | None = None
     failure: dict[str, str] | None = None
+    # A term calendar (docs/calendars.md): occurrences only in its teaching `weeks`, resolved into UTC
+    # windows `teaching` from the calendar at `calendar_version` when the schedule was written.
+    calendar_id: str | None = None
+    weeks: str | None = None
+    teaching: list[tuple[Instant, Instant]] = Field(default_factory=list)
+    calendar_version: int | None = None
 
     def local_start(self) -> datetime:
         return datetime.fromisoformat(self.start)
@@ -126,9 +142,12 @@ def occurrences(
     zone = load_zone(schedule.timezone)
     if schedule.series_end is not None:
         before = schedule.series_end if before is None else min(before, schedule.series_end)
-    starts, truncated = expand(
-        schedule.local_start(), zone, schedule.rule(), after=after, before=before, limit=limit
-    )
+    if schedule.teaching:
+        starts, truncated = _in_teaching_weeks(schedule, zone, after, before, limit)
+    else:
+        starts, truncated = expand(
+            schedule.local_start(), zone, schedule.rule(), after=after, before=before, limit=limit
+        )
     found = []
     for occ in starts:
         exception = schedule.exceptions.get(format_instant(occ))
@@ -149,6 +168,20 @@ def occurrences(
             )
         )
     return found, truncated
+
+
+def _in_teaching_weeks(
+    schedule: Schedule, zone: Any, after: datetime | None, before: datetime | None, limit: int
+) -> tuple[list[datetime], bool]:
+    """The rule's starts within the schedule's teaching windows (a term is short: expand it whole)."""
+    windows = schedule.teaching
+    low = windows[0][0] if after is None else max(after, windows[0][0])
+    high = windows[-1][1] if before is None else min(before, windows[-1][1])
+    if low >= high:
+        return [], False
+    starts, _ = expand(schedule.local_start(), zone, schedule.rule(), after=low, before=high, limit=MAX_STEPS)
+    kept = [start for start in starts if in_windows(start, windows)]
+    return kept[:limit], len(kept) > limit
 
 
 def merge_windows(
@@ -232,7 +265,8 @@ def first_instant(schedule: Schedule) -> datetime:
 def is_bounded(schedule: Schedule) -> bool:
     """Whether the series ends (COUNT, UNTIL, or a split that ended it): all its occurrences are known."""
     text = schedule.rule().rrule
-    return schedule.series_end is not None or ";COUNT=" in f";{text}" or ";UNTIL=" in f";{text}"
+    bounded = schedule.series_end is not None or bool(schedule.teaching)  # terms end
+    return bounded or ";COUNT=" in f";{text}" or ";UNTIL=" in f";{text}"
 
 
 def require_future(start: datetime, now: datetime, pointer: str = "/start") -> None:

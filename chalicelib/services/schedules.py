@@ -18,18 +18,22 @@ from typing import Any
 
 from chalicelib.adapters.events import EventStore
 from chalicelib.adapters.schedules import ScheduleStore
+from chalicelib.domain.calendars import Calendar
+from chalicelib.domain.closures import SeriesEffect, closure_skips, with_calendar
+from chalicelib.domain.closures import effect as series_effect
 from chalicelib.domain.conflicts import Booking, ConflictRef, Slot
 from chalicelib.domain.errors import (
     BookingConflict,
     BookingRaced,
     Conflict,
+    FieldError,
     NotFound,
     ValidationFailed,
 )
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.inputs import ScheduleIn
 from chalicelib.domain.messages import Actor, EventChanged, OverlapAccepted, ScheduleChanged, schedule_json
-from chalicelib.domain.models import Channel, Principal, Source
+from chalicelib.domain.models import Channel, EventState, Principal, Source
 from chalicelib.domain.recurrence import expand, load_zone, parse_local_datetime, parse_recurrence, to_utc
 from chalicelib.domain.schedules import (
     Occurrence,
@@ -55,7 +59,9 @@ from chalicelib.services.series_check import SeriesCheck, SeriesConflicts
 
 log = logging.getLogger("onair.schedules")
 # Changing any of these moves the series' bookings, so its occurrences are checked again.
-BOOKING_FIELDS = frozenset({"channel_id", "start", "timezone", "duration", "recurrence", "active"})
+BOOKING_FIELDS = frozenset(
+    {"channel_id", "start", "timezone", "duration", "recurrence", "active", "calendar_id", "weeks"}
+)
 WRITABLE = tuple(name for name in ScheduleIn.model_fields if name != "allow_conflict")
 
 
@@ -92,6 +98,7 @@ class ScheduleService:
         series: SeriesConflicts,
         materialiser: Materialiser,
         bus: MessageBus,
+        calendars: Callable[[str, str], Calendar | None] | None = None,
     ) -> None:
         self.store = store
         self.event_store = event_store
@@ -101,6 +108,8 @@ class ScheduleService:
         self.series = series
         self.materialiser = materialiser
         self.bus = bus
+        # Term calendars by (tenant, id): a series that names one follows it (docs/calendars.md).
+        self.calendars = calendars or (lambda tenant_id, calendar_id: None)
 
     # -- reads ----------------------------------------------------------------------------------------
 
@@ -203,6 +212,7 @@ class ScheduleService:
             **normalise(body, channel.timezone),
         )
         require_future(first_instant(schedule), now)
+        schedule = self._calendared(schedule, now)
         if not occurrences(schedule, after=None, before=None, limit=1)[0]:
             raise ValidationFailed.one("/recurrence", "produces no occurrences")
 
@@ -216,7 +226,7 @@ class ScheduleService:
             ScheduleChanged(schedule.tenant_id, schedule.id, "created", actor, after=schedule_json(schedule))
         )
         self.materialiser.materialise(schedule, now, INLINE_BATCH, actor)
-        return schedule
+        return self._catch_up(principal, schedule, now)
 
     def patch(
         self,
@@ -246,7 +256,9 @@ class ScheduleService:
             )
             if not changes:
                 return current, current, []
-            if set(changes) & BOOKING_FIELDS:
+            updated = self._calendared(updated, now)
+            follows = (updated.teaching, closure_skips(updated)) != (current.teaching, closure_skips(current))
+            if set(changes) & BOOKING_FIELDS or follows:
 
                 def write(checked: Schedule, version: int) -> None:
                     self.store.replace(checked, current.version, version, previous=current)
@@ -396,6 +408,7 @@ class ScheduleService:
             moved = {key: exc for key, exc in schedule.exceptions.items() if parse_instant(key) >= at}
             successor = successor.model_copy(update={"exceptions": moved})
             require_future(first_instant(successor), now, "/changes/start")
+            successor = self._calendared(successor, now, "/changes")
             ended = schedule.model_copy(
                 update={
                     "series_end": at,
@@ -444,6 +457,120 @@ class ScheduleService:
         self.materialiser.materialise(successor, now, INLINE_BATCH, actor)
         self.materialiser.track(ended, ended.materialised_until or now)
         return successor
+
+    # -- term calendars -------------------------------------------------------------------------------
+
+    def follow_calendar(
+        self, principal: Principal, schedule_id: str, calendar: Calendar, now: datetime, dry_run: bool = False
+    ) -> SeriesEffect:
+        """Bring one series in line with its changed calendar: closure skips set and restored, teaching
+        weeks resolved again. Occurrences that come back book again, through the same check as any write:
+        those that now overlap another booking stay skipped (`refused`). A dry run writes nothing."""
+        actor = Actor.of(principal)
+
+        def attempt() -> tuple[SeriesEffect, Schedule, Schedule | None]:
+            current = self.get(principal, schedule_id)
+            if current.calendar_id != calendar.id:
+                return SeriesEffect(current), current, None
+            desired = with_calendar(current, calendar, now)
+            found = series_effect(current, desired, now)
+            if dry_run or (not found.changed and desired.teaching == current.teaching):
+                return found, current, None
+            channel = self.booker.channel(current.tenant_id, current.channel_id)
+            booking = {format_instant(o.occurrence_start): o for o in found.restored + found.added}
+            refused: dict[str, list[dict[str, Any]]] = {}
+            while True:
+                keep = {key: OccurrenceException(skipped=True) for key in refused}
+                candidate = desired.model_copy(
+                    update={
+                        "exceptions": {**desired.exceptions, **keep},
+                        "updated_at": now,
+                        "version": current.version + 1,
+                    }
+                )
+
+                def write(checked: Schedule, version: int) -> None:
+                    self.store.replace(checked, current.version, version, previous=current)
+
+                try:
+                    written = self._book(candidate, current, channel, now, False, write, actor)
+                    break
+                except BookingConflict as exc:
+                    blocked = {str(c.get("occurrence_start")) for c in exc.conflicts} & set(booking)
+                    if not blocked - set(refused):
+                        raise
+                    for key in blocked:
+                        refused[key] = [c for c in exc.conflicts if c.get("occurrence_start") == key]
+            found.schedule = written
+            found.restored = [o for o in found.restored if format_instant(o.occurrence_start) not in refused]
+            found.added = [o for o in found.added if format_instant(o.occurrence_start) not in refused]
+            found.refused = [(booking[key], conflicts) for key, conflicts in sorted(refused.items())]
+            return found, current, written
+
+        found, current, written = optimistic(None, attempt, "schedule")
+        if written is not None:
+            self.series.sync_partners(written, set(current.conflicting_schedule_ids))
+            self.bus.publish(
+                ScheduleChanged(
+                    written.tenant_id,
+                    written.id,
+                    "updated",
+                    actor,
+                    before=schedule_json(current),
+                    after=schedule_json(written),
+                    detail={"calendar_id": calendar.id},
+                )
+            )
+            self._follow_events(principal, written, found, now, actor)
+            if found.added or found.removed:
+                self.materialiser.reconcile(written, now, written.materialised_until or now, now, actor)
+            self.materialiser.track(written, written.materialised_until or now)
+        return found
+
+    def _follow_events(
+        self, principal: Principal, schedule: Schedule, found: SeriesEffect, now: datetime, actor: Actor
+    ) -> None:
+        """Events of occurrences a closure skipped are soft-deleted (restorable); they come back with it."""
+        made = schedule.materialised_until
+        for occ in found.skipped:
+            event = self.event_store.get(schedule.tenant_id, occ.event_id)
+            if event is not None and event.deleted_at is None and event.state == EventState.SCHEDULED:
+                self.events.delete(principal, event.id, False, None, now)
+        for occ in found.restored:
+            event = self.event_store.get(schedule.tenant_id, occ.event_id)
+            if event is None and made is not None and occ.occurrence_start < made:
+                self.materialiser.ensure_event(schedule, occ, now, actor)
+            elif event is not None and event.deleted_at is not None:
+                try:
+                    self.events.restore(principal, event.id, None, now)
+                except BookingConflict:  # booked meanwhile: the series keeps it, the event stays deleted
+                    log.warning("a restored occurrence's event overlaps", extra={"event_id": event.id})
+
+    def _calendared(self, schedule: Schedule, now: datetime, pointer: str = "") -> Schedule:
+        """The schedule with its term calendar applied: teaching weeks resolved, closure skips set."""
+        if schedule.calendar_id is None:
+            if not schedule.teaching and not closure_skips(schedule):
+                return schedule
+            return with_calendar(schedule, None, now)
+        calendar = self.calendars(schedule.tenant_id, schedule.calendar_id)
+        if calendar is None:
+            raise ValidationFailed.one(f"{pointer}/calendar_id", "no such calendar")
+        try:
+            return with_calendar(schedule, calendar, now)
+        except ValidationFailed as exc:
+            raise ValidationFailed(
+                [FieldError(f"{pointer}{e.pointer}", e.detail) for e in exc.errors]
+            ) from None
+
+    def _catch_up(self, principal: Principal, schedule: Schedule, now: datetime) -> Schedule:
+        """A calendar changed while the series was being written (its closures were applied to the
+        schedules it knew of): follow the calendar now."""
+        if schedule.calendar_id is None:
+            return schedule
+        calendar = self.calendars(schedule.tenant_id, schedule.calendar_id)
+        if calendar is None or calendar.version == schedule.calendar_version:
+            return schedule
+        return self.follow_calendar(principal, schedule.id, calendar, now).schedule
 
     # -- booking a series -----------------------------------------------------------------------------
 

@@ -275,3 +275,53 @@ def test_the_record_can_be_read(tmp_path: Path) -> None:
     from chalicelib.adapters import aws
 
     assert any(handler is RECORDER for _, handler in aws._hooks)
+
+
+def test_moto_enforcing_the_functions_actions_lets_an_uploaded_import_run_in_its_lambda(
+    sam_template: dict[str, Any], as_the_function: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The import paths under the function's policy: a pre-signed upload URL (the PUT is authorised by the
+    signer's policy), the asynchronous invocation of the import Lambda, and that Lambda's reads and writes
+    (the file, the table, the bus). The recorder sees them too, so the packaged policy is proven for them."""
+    import requests
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib import bootstrap
+    from chalicelib.adapters import aws as clients
+    from chalicelib.jobs import imports
+    from local import lambda_bridge
+    from local.resources import create_import_function, create_imports_bucket
+    from tests.conftest import OPERATOR_KEY, Api
+
+    built = bootstrap.services()
+    create_imports_bucket(built.settings.imports_bucket, clients.client("s3"))
+    function = create_import_function("test", clients.client("iam"), clients.client("lambda"))
+    monkeypatch.setenv("ONAIR_IMPORT_FUNCTION", function)
+    bootstrap.override(bootstrap.build(type(built.settings).from_env({"ONAIR_STAGE": "test"}), built.clock))
+    enforced = as_the_function(moto_policy(function_policy(sam_template)), "onair-import-function")
+
+    csv = "external_id,title,channel,start,duration\nA1,Lecture,Room 1,2027-03-02T09:00:00Z,3600\n"
+
+    def ask_for_upload(api: Api) -> dict[str, Any]:
+        assert api.post("/v1/channels", {"name": "Room 1"}).status_code == 201
+        created = api.post("/v1/imports", {"source": "tt", "format": "csv", "upload": True})
+        assert created.status_code == 202, created.data
+        return created.data
+
+    def start(api: Api, import_id: str) -> dict[str, Any]:
+        started = api.post(f"/v1/imports/{import_id}/start")
+        assert started.status_code == 202, started.data
+        return api.get(f"/v1/imports/{import_id}").data
+
+    with lambda_bridge.routed({function: imports.handle}), Client(app) as client:
+        api = Api(client.http, OPERATOR_KEY)
+        created = enforced(ask_for_upload)(api)
+        # moto checks only header-signed requests; the URL's signing was recorded for the proof above.
+        put = requests.put(created["upload_url"], data=csv.encode(), timeout=10)
+        assert put.status_code == 200, put.text
+        record = as_the_function(moto_policy(function_policy(sam_template)), "onair-import-run")(start)(
+            api, created["id"]
+        )
+    assert record["status"] == "applied", record
+    assert record["counts"]["create"] == 1 and record["results"][0]["event_id"]

@@ -142,12 +142,15 @@ def test_the_state_machine_exists_with_the_lifecycle_definition(stack: dict[str,
 
 def test_every_function_points_at_the_created_resources(stack: dict[str, Any]) -> None:
     functions = client("lambda").list_functions()["Functions"]
-    assert len(functions) == 3  # APIHandler, Tick, LifecycleTask
+    assert len(functions) == 4  # APIHandler, Tick, LifecycleTask, ImportApply
+    names = {function["FunctionName"] for function in functions}
     for function in functions:
         variables = function["Environment"]["Variables"]
         assert variables["ONAIR_TABLE"] == "onair-prod-main"
         assert variables["ONAIR_BUS"] == "onair-prod"
         assert variables["ONAIR_STATE_MACHINE_ARN"] == stack["outputs"]["StateMachineArn"]
+        assert variables["ONAIR_IMPORTS_BUCKET"] == stack["outputs"]["ImportsBucketName"]
+        assert variables["ONAIR_IMPORT_FUNCTION"] in names, "imports start the import function by its name"
 
 
 def test_the_functions_roles_carry_the_app_policy(stack: dict[str, Any]) -> None:

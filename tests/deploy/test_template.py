@@ -16,6 +16,7 @@ FUNCTIONS = {  # Chalice's logical ids for the app's functions, and what each ru
     "APIHandler": "app.app",
     "Tick": "chalicelib.jobs.scheduled.tick",
     "LifecycleTask": "chalicelib.jobs.tasks.lifecycle_task",
+    "ImportApply": "chalicelib.jobs.imports.import_apply",
 }
 
 
@@ -189,7 +190,7 @@ def test_the_state_machine_logs_without_execution_data(translated: dict[str, Any
 
 def test_every_log_group_keeps_logs_for_the_retention_parameter(translated: dict[str, Any]) -> None:
     groups = resources(translated, "AWS::Logs::LogGroup")
-    assert len(groups) == 5, "three functions, the API access log, the state machine"
+    assert len(groups) == 6, "four functions (API, tick, lifecycle task, import), the access log, the machine"
     for name, group in groups.items():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
     for name, function in resources(translated, "AWS::Lambda::Function").items():

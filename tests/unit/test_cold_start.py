@@ -40,7 +40,7 @@ def probe() -> dict:
 
 def test_importing_app_registers_everything_but_builds_and_loads_nothing_heavy() -> None:
     found = probe()
-    assert found["routes"] > 20 and sorted(found["handlers"]) == ["lifecycle_task", "tick"]
+    assert found["routes"] > 20 and sorted(found["handlers"]) == ["import_apply", "lifecycle_task", "tick"]
     assert found["models"] > 50, "the probe should see the project's models"
     assert found["built"] == [], "built at import: derive the model from chalicelib.domain.models.Model"
     assert found["loaded"] == [], "loaded at import: import it where it is first used (bootstrap, a handler)"
