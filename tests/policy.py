@@ -36,15 +36,6 @@ _TRANSACT_ACTIONS = {
 }
 
 
-# S3 operations authorised by an action of another name (a pre-signed GET is a GetObject too).
-_S3_OBJECT_ACTIONS = {
-    "HeadObject": "GetObject",
-    "CreateMultipartUpload": "PutObject",
-    "UploadPart": "PutObject",
-}
-_S3_BUCKET_ACTIONS = {"ListObjectsV2": "ListBucket", "HeadBucket": "ListBucket"}
-
-
 def _table(name: str) -> str:
     return name if name.startswith("arn:") else f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
 
@@ -85,11 +76,6 @@ def iam_requests(prefix: str, operation: str, params: dict[str, Any]) -> list[tu
     if prefix == "states":
         arn = params.get("executionArn") or params.get("stateMachineArn") or "*"
         return [(f"states:{operation}", arn)]
-    if prefix == "s3" and "Bucket" in params:
-        bucket = f"arn:aws:s3:::{params['Bucket']}"
-        if "Key" not in params:
-            return [(f"s3:{_S3_BUCKET_ACTIONS.get(operation, operation)}", bucket)]
-        return [(f"s3:{_S3_OBJECT_ACTIONS.get(operation, operation)}", f"{bucket}/{params['Key']}")]
     if prefix == "medialive" and "ChannelId" in params:
         return [
             (f"medialive:{operation}", f"arn:aws:medialive:{REGION}:{ACCOUNT}:channel:{params['ChannelId']}")
@@ -136,11 +122,6 @@ def _names(template: dict[str, Any]) -> dict[str, dict[str, str]]:
             machine = _resolve(props["StateMachineName"], {}, {})
             arn = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{machine}"
             values[name] = {"Ref": arn, "Name": machine, "Arn": arn}
-        elif kind == "AWS::S3::Bucket":
-            # CloudFormation names the bucket (BucketName unset); the suite's stages use the settings'
-            # default, `onair-<stage>-recordings`, which this pattern covers for every stage.
-            bucket = _resolve(props.get("BucketName", f"onair-{STAGE}-recordings"), {}, {})
-            values[name] = {"Ref": bucket, "Arn": f"arn:aws:s3:::{bucket}"}
         elif kind in ("AWS::Serverless::Function", "AWS::Lambda::Function"):
             function = _resolve(props.get("FunctionName", name), {}, {})
             values[name] = {"Ref": function, "Arn": _function(function)}
