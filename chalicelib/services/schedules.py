@@ -271,17 +271,7 @@ class ScheduleService:
         current, updated, changes = optimistic(if_match, attempt, "schedule")
         if not changes:
             return current
-        self.series.sync_partners(updated, set(current.conflicting_schedule_ids))
-        self.bus.publish(
-            ScheduleChanged(
-                updated.tenant_id,
-                updated.id,
-                "updated",
-                actor,
-                before=schedule_json(current),
-                after=schedule_json(updated),
-            )
-        )
+        self._announce_update(current, updated, actor)
         self.materialiser.reconcile(updated, now, updated.materialised_until or now, now, actor)
         self.materialiser.track(updated, updated.materialised_until or now)
         return updated
@@ -509,23 +499,29 @@ class ScheduleService:
 
         found, current, written = optimistic(None, attempt, "schedule")
         if written is not None:
-            self.series.sync_partners(written, set(current.conflicting_schedule_ids))
-            self.bus.publish(
-                ScheduleChanged(
-                    written.tenant_id,
-                    written.id,
-                    "updated",
-                    actor,
-                    before=schedule_json(current),
-                    after=schedule_json(written),
-                    detail={"calendar_id": calendar.id},
-                )
-            )
+            self._announce_update(current, written, actor, {"calendar_id": calendar.id})
             self._follow_events(principal, written, found, now, actor)
             if found.added or found.removed:
                 self.materialiser.reconcile(written, now, written.materialised_until or now, now, actor)
             self.materialiser.track(written, written.materialised_until or now)
         return found
+
+    def _announce_update(
+        self, before: Schedule, after: Schedule, actor: Actor, detail: dict[str, Any] | None = None
+    ) -> None:
+        """A series was rewritten: its conflict partners follow, and the change is announced once."""
+        self.series.sync_partners(after, set(before.conflicting_schedule_ids))
+        self.bus.publish(
+            ScheduleChanged(
+                after.tenant_id,
+                after.id,
+                "updated",
+                actor,
+                before=schedule_json(before),
+                after=schedule_json(after),
+                detail=detail or {},
+            )
+        )
 
     def _follow_events(
         self, principal: Principal, schedule: Schedule, found: SeriesEffect, now: datetime, actor: Actor
