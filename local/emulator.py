@@ -105,6 +105,13 @@ _tokens: dict[tuple[str, str, str], tuple[str, float]] = {}  # (account, region,
 _tokens_lock = threading.Lock()
 
 
+def _bytes_as_text(value: Any) -> str:
+    """Binary attribute values (moto parses them to bytes) in a transaction's fingerprint."""
+    if isinstance(value, bytes):
+        return value.hex()
+    raise TypeError(f"{type(value).__name__} in a transaction's items")
+
+
 class IdempotentParameterMismatch(DynamodbException):
     """What DynamoDB answers when a ClientRequestToken comes back with other items."""
 
@@ -134,7 +141,9 @@ def honour_client_request_tokens(clock: Any = time.monotonic) -> None:
         if not token:
             return unpatched(self)
         key = (self.current_account, self.region, token)
-        items = hashlib.sha256(json.dumps(self.body["TransactItems"], sort_keys=True).encode()).hexdigest()
+        items = hashlib.sha256(
+            json.dumps(self.body["TransactItems"], sort_keys=True, default=_bytes_as_text).encode()
+        ).hexdigest()
         now = clock()
         with _tokens_lock:
             for stale in [k for k, (_, at) in _tokens.items() if now - at > TOKEN_WINDOW_SECONDS]:

@@ -137,7 +137,8 @@ def test_medialive_actions_need_a_channel_marked_for_onair(sam_template: dict[st
 
 def moto_policy(statements: list[Statement], drop: str | None = None) -> dict[str, Any]:
     """The function's policy as moto can enforce it: moto checks the action only (every resource is "*" to
-    it, conditions are not evaluated), and names a transaction `dynamodb:TransactWriteItems`."""
+    it, conditions are not evaluated), names a transaction `dynamodb:TransactWriteItems`, and an invocation
+    `lambda:Invoke` (IAM's action is `lambda:InvokeFunction`)."""
     actions = {a for s in statements for a in s.actions if a != drop}
     if {
         "dynamodb:PutItem",
@@ -146,6 +147,8 @@ def moto_policy(statements: list[Statement], drop: str | None = None) -> dict[st
         "dynamodb:ConditionCheckItem",
     } <= actions:
         actions.add("dynamodb:TransactWriteItems")
+    if "lambda:InvokeFunction" in actions:
+        actions.add("lambda:Invoke")
     return {
         "Version": "2012-10-17",
         "Statement": [{"Effect": "Allow", "Action": sorted(actions), "Resource": "*"}],
@@ -285,6 +288,7 @@ def test_moto_enforcing_the_functions_actions_lets_an_uploaded_import_run_in_its
     (the file, the table, the bus). The recorder sees them too, so the packaged policy is proven for them."""
     import requests
     from chalice.test import Client
+    from moto.core.config import default_user_config
 
     from app import app
     from chalicelib import bootstrap
@@ -294,11 +298,16 @@ def test_moto_enforcing_the_functions_actions_lets_an_uploaded_import_run_in_its
     from local.resources import create_import_function, create_imports_bucket
     from tests.conftest import OPERATOR_KEY, Api
 
+    # As on the local stack (local/emulator.py): moto's Lambda without Docker, whose invoke the bridge routes.
+    monkeypatch.setitem(
+        default_user_config, "lambda", {**default_user_config.get("lambda", {}), "use_docker": False}
+    )
     built = bootstrap.services()
     create_imports_bucket(built.settings.imports_bucket, clients.client("s3"))
     function = create_import_function("test", clients.client("iam"), clients.client("lambda"))
-    monkeypatch.setenv("ONAIR_IMPORT_FUNCTION", function)
-    bootstrap.override(bootstrap.build(type(built.settings).from_env({"ONAIR_STAGE": "test"}), built.clock))
+    monkeypatch.setenv("ONAIR_IMPORT_FUNCTION", function)  # the import Lambda's own settings read it
+    settings = type(built.settings).from_env({"ONAIR_STAGE": "test", "ONAIR_IMPORT_FUNCTION": function})
+    bootstrap.override(bootstrap.build(settings, built.clock))
     enforced = as_the_function(moto_policy(function_policy(sam_template)), "onair-import-function")
 
     csv = "external_id,title,channel,start,duration\nA1,Lecture,Room 1,2027-03-02T09:00:00Z,3600\n"

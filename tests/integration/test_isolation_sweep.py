@@ -15,7 +15,11 @@ from tests.conftest import Api
 OWN_NAMESPACE = {("PUT", "/v1/events/external/{external_id}")}
 SAMPLE_QUERY = {"from": "2027-03-01T00:00:00Z", "to": "2027-03-08T00:00:00Z"}
 # Well-formed bodies, so the only thing wrong with the intruder's request is whose id it names.
-BODIES = {"/actions": {"action": "start"}, "/split": {"at": "2027-03-03T09:00:00Z", "changes": {}}}
+BODIES = {
+    "/actions": {"action": "start"},
+    "/split": {"at": "2027-03-03T09:00:00Z", "changes": {}},
+    "/closures": {"name": "Reading week", "start": "2027-03-22", "end": "2027-03-26"},
+}
 
 
 def owner_records(api: Api) -> dict[str, str]:
@@ -44,7 +48,34 @@ def owner_records(api: Api) -> dict[str, str]:
     ).data["id"]
     key = api.post("/v1/keys", {"name": "owner-tool", "scopes": ["read"]}).data["id"]
     feed = api.post("/v1/feeds", {"name": "Owner's feed", "channel_ids": [channel]}).data["id"]
+    calendar = api.post(
+        "/v1/calendars",
+        {
+            "name": "Owner's year",
+            "timezone": "Europe/London",
+            "terms": [{"name": "Spring", "start": "2027-03-01", "weeks": 10}],
+            "closures": [{"name": "Open day", "start": "2027-03-17", "end": "2027-03-17"}],
+        },
+    ).data
+    from chalicelib import bootstrap
+    from chalicelib.adapters import aws
+    from local.resources import create_imports_bucket
+
+    create_imports_bucket(bootstrap.services().settings.imports_bucket, aws.client("s3"))
+    imported = api.post(
+        "/v1/imports",
+        {
+            "source": "owner-timetable",
+            "format": "csv",
+            "dry_run": True,
+            "content": "external_id,title,channel,start,duration\nO1,Owner's talk,Owner's room,"
+            "2027-03-04T11:00:00Z,600\n",
+        },
+    ).data["id"]
     return {
+        "calendar_id": calendar["id"],
+        "closure_id": calendar["closures"][0]["id"],
+        "import_id": imported,
         "channel_id": channel,
         "source_id": source,
         "event_id": event,
@@ -110,4 +141,6 @@ def owned_paths(ids: dict[str, str]) -> dict[str, str]:
         "history": f"/v1/events/{ids['event_id']}/history",
         "keys": "/v1/keys",
         "feed": f"/v1/feeds/{ids['feed_id']}",
+        "calendar": f"/v1/calendars/{ids['calendar_id']}",
+        "import": f"/v1/imports/{ids['import_id']}",
     }
