@@ -37,8 +37,11 @@ def moto_stack(clock: Clock) -> Iterator[tuple[Any, Any, DynamoCounter]]:
     from chalicelib import bootstrap
     from chalicelib.adapters import aws
     from chalicelib.config import Settings
+    from local.emulator import honour_client_request_tokens, isolate_dynamodb
     from local.resources import create_all
 
+    isolate_dynamodb()  # the emulator's own moto patches, as tests/conftest.py and the local stack use them
+    honour_client_request_tokens()
     with mock_aws():
         aws.reset()
         create_all("bench", aws.client("dynamodb"), aws.client("events"))
@@ -226,6 +229,9 @@ def tick_reads(schedules: int, due: int = 10) -> dict[str, Any]:
             tenant, sid = f"ten{i % 50:02d}", f"sch_filler{i:06d}"
             due_at = now + timedelta(minutes=1 + rng.randrange(30 * 24 * 60))
             item = dict(template, pk=k.collection(tenant, "SCHEDULE"), sk=sid, id=sid, tenant_id=tenant)
+            for name, value in item.items():  # its index keys (a channel's series, ...) in its own tenant
+                if name.startswith("g") and isinstance(value, str) and value.startswith("T#default#"):
+                    item[name] = value.replace("T#default#", f"T#{tenant}#", 1)
             if "doc" in item and isinstance(item["doc"], str):
                 item["doc"] = item["doc"].replace(ids[0], sid).replace('"default"', f'"{tenant}"')
             item |= {"g6pk": k.DUE_PK, "g6sk": k.at(due_at, f"{tenant}#{sid}")}
