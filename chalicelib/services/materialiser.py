@@ -32,9 +32,8 @@ NEARBY = timedelta(days=31)
 NO_LONGER = "the series no longer has this occurrence"
 # Events one materialiser call makes at most (a request creating a series, one schedule in a tick).
 TICK_BATCH = 100
-INLINE_BATCH = (
-    24  # a request creating a series writes its first 24 events (a month of weekdays); the tick the rest
-)
+# A request creating a series writes its first 24 events (a month of weekdays); the tick the rest.
+INLINE_BATCH = 24
 # Fields of a materialised event that come from the event's own life, not from its series.
 OWN_FIELDS = frozenset(
     {
