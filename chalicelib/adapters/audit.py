@@ -32,6 +32,20 @@ class AuditEntry:
     changes: dict[str, Any]
     reason: str | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        """The entry as stored in its item's `doc`, and as `GET /v1/audit` shows it."""
+        return {
+            "id": self.id,
+            "at": format_instant(self.at),
+            "actor": self.actor,
+            "request_id": self.request_id,
+            "resource_type": self.resource_type,
+            "resource_id": self.resource_id,
+            "action": self.action,
+            "changes": self.changes,
+            "reason": self.reason,
+        }
+
 
 class AuditStore:
     """Appends and pages through a tenant's audit trail."""
@@ -48,20 +62,7 @@ class AuditStore:
             "g3pk": k.audit_resource_pk(entry.tenant_id, entry.resource_id),
             "g3sk": sk,
             "expires_at": int(expires_at.timestamp()),
-            "doc": json.dumps(
-                {
-                    "id": entry.id,
-                    "at": format_instant(entry.at),
-                    "actor": entry.actor,
-                    "request_id": entry.request_id,
-                    "resource_type": entry.resource_type,
-                    "resource_id": entry.resource_id,
-                    "action": entry.action,
-                    "changes": entry.changes,
-                    "reason": entry.reason,
-                },
-                default=str,
-            ),
+            "doc": json.dumps(entry.to_json(), default=str),
         }
         with contextlib.suppress(ConditionFailed):
             self.table.put(item, condition="attribute_not_exists(pk)")

@@ -26,10 +26,9 @@ bp = Blueprint(__name__)
     "narrows it to one record; `from`/`to` to a time window. Items are kept 400 days by default.",
 )
 def list_audit(call: Call) -> Reply:
-    from chalicelib.services.audit import entry_json
 
     q: AuditQuery = call.query
     entries, cursor = bootstrap.services().audit.list(
         call.principal, q.resource_id, q.from_, q.to, q.limit, q.cursor
     )
-    return Reply(AuditList(items=[AuditItem(**entry_json(e)) for e in entries], next_cursor=cursor))
+    return Reply(AuditList(items=[AuditItem(**e.to_json()) for e in entries], next_cursor=cursor))

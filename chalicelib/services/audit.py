@@ -28,7 +28,6 @@ from chalicelib.domain.messages import (
     ScheduleFailed,
 )
 from chalicelib.domain.models import Principal
-from chalicelib.domain.time import format_instant
 from chalicelib.services.messagebus import MessageBus
 from chalicelib.services.notifier import changed_fields, event_json
 
@@ -136,18 +135,3 @@ class AuditLog:
             reason=reason,
         )
         self.store.put(entry, at + self.retention)
-
-
-def entry_json(entry: AuditEntry) -> dict[str, Any]:
-    """An audit item as `GET /v1/audit` shows it."""
-    return {
-        "id": entry.id,
-        "at": format_instant(entry.at),
-        "actor": entry.actor,
-        "request_id": entry.request_id,
-        "resource_type": entry.resource_type,
-        "resource_id": entry.resource_id,
-        "action": entry.action,
-        "changes": entry.changes,
-        "reason": entry.reason,
-    }
